@@ -1,0 +1,42 @@
+# The two set-up commands are `make run` and `make test`; everything else is optional.
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test setup infra lint types unit bench faults lock schemas clean
+
+run: setup
+	$(PY) -m deploy.run
+
+test: setup lint types
+	$(VENV)/bin/pytest -q
+
+setup: $(VENV)/.installed infra
+
+$(VENV)/.installed: requirements.lock pyproject.toml scripts/bootstrap.sh
+	scripts/bootstrap.sh
+
+infra:
+	@scripts/ensure-infra.sh
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+types: setup
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(PY) -m bench
+
+faults: setup
+	$(PY) -m bench.faults
+
+# Re-resolve the pinned dependencies after editing pyproject.toml.
+lock:
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev -o requirements.lock
+
+# Re-export the JSON schemas of the event contracts after changing one (reviewed in the diff).
+schemas: setup
+	$(PY) -m shared.contracts.export
+
+clean:
+	rm -rf .run .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,124 @@
+"""`make run`: prepare, then start the SMTP sink, the three services and nginx as one address.
+Ctrl-C (or SIGTERM) stops everything it started.
+
+    python -m deploy.run [--no-demo]
+"""
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from deploy.proxy import write_nginx_config
+from deploy.stack import SERVICES, prepare
+from shared.settings import Settings, get_settings
+
+RUN_DIR = Path(os.environ.get("CIVIC_RUN_DIR", ".run")).resolve()
+
+
+class Launcher:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.stopping = False
+
+    def start(self, name: str, argv: list[str]) -> None:
+        log = (RUN_DIR / "logs" / f"{name}.log").open("ab")
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.children.append((name, proc))
+
+    def start_all(self) -> None:
+        (RUN_DIR / "logs").mkdir(parents=True, exist_ok=True)
+        (RUN_DIR / "mail").mkdir(exist_ok=True)
+        s = self.settings
+        self.start("smtp", [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"{s.smtp_host}:{s.smtp_port}",
+                            "-c", "aiosmtpd.handlers.Mailbox", str(RUN_DIR / "mail")])
+        for spec in SERVICES:
+            self.start(spec.name, [sys.executable, "-m", f"services.{spec.name}", "run"])
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not Path(nginx).exists():
+            raise SystemExit("nginx is missing: install it with `apt-get install -y nginx` (make run does this as root)")
+        prefix = RUN_DIR / "nginx"
+        conf = write_nginx_config(SERVICES, s, prefix)
+        self.start("nginx", [nginx, "-c", str(conf), "-p", str(prefix), "-g", "daemon off;"])
+        print("started: " + ", ".join(f"{n} (pid {p.pid})" for n, p in self.children), flush=True)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        pending = [spec.name for spec in SERVICES]
+        while pending:
+            self.check_children()
+            name = pending[0]
+            try:
+                with urllib.request.urlopen(f"{self.address}{name}/readyz", timeout=2) as r:  # noqa: S310
+                    if r.status == 200:
+                        pending.pop(0)
+                        continue
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{name} not ready after {timeout:.0f}s; see {RUN_DIR}/logs/{name}.log")
+            time.sleep(0.2)
+
+    @property
+    def address(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.proxy_port}/"
+
+    def check_children(self) -> None:
+        for name, proc in self.children:
+            if proc.poll() is not None and not self.stopping:
+                raise SystemExit(f"{name} exited with {proc.returncode}; see {RUN_DIR}/logs/{name}.log")
+
+    def stop(self) -> None:
+        self.stopping = True
+        for name, proc in self.children:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGQUIT if name == "nginx" else signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for _name, proc in self.children:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m deploy.run")
+    parser.add_argument("--no-demo", action="store_true", help="do not load demo data")
+    args = parser.parse_args()
+    settings = get_settings()
+    prepared = asyncio.run(prepare(settings, demo_data=not args.no_demo))
+    print(f"prepared: {prepared}", flush=True)
+
+    launcher = Launcher(settings)
+    stop_requested = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        launcher.start_all()
+        launcher.wait_ready()
+        print(f"\nThe platform is up. Open {launcher.address}\n"
+              f"Logs in {RUN_DIR}/logs, mail caught by the SMTP sink in {RUN_DIR}/mail. Ctrl-C stops it.",
+              flush=True)
+        while not stop_requested:
+            launcher.check_children()
+            time.sleep(0.3)
+    finally:
+        launcher.stop()
+        print("stopped everything started by make run", flush=True)
+
+
+if __name__ == "__main__":
+    main()

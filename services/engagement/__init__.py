@@ -1,0 +1,1 @@
+"""Engagement: people and consent, organisations, regions, CoPs, campaigns, meetings, decisions."""

@@ -1,0 +1,67 @@
+"""Rules for registering a person. No I/O: tested fast and alone."""
+
+import re
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from shared.contracts import Language
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_POSTAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{1,8}[A-Za-z0-9]$")
+
+
+class PersonRegistration(BaseModel):
+    """What a resident, member or organizer gives us when they sign up."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    display_name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = None
+    language: Language = "en"
+    postal_code: str | None = None
+    consent_to_contact: bool = False
+
+    @field_validator("display_name")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if not value.isprintable():
+            raise ValueError("must not contain control characters")
+        return value
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not _EMAIL.match(value):
+            raise ValueError("is not an e-mail address")
+        local, domain = value.rsplit("@", 1)
+        return f"{local}@{domain.lower()}"
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        """Normalise to E.164 (+ and 8 to 15 digits); spaces, dots, dashes and brackets are allowed."""
+        if value in (None, ""):
+            return None
+        digits = re.sub(r"[\s().-]", "", value)
+        if not re.fullmatch(r"\+?[0-9]{8,15}", digits):
+            raise ValueError("is not a phone number (8 to 15 digits, optionally starting with +)")
+        return digits if digits.startswith("+") else f"+{digits}"
+
+    @field_validator("postal_code")
+    @classmethod
+    def _postal(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not _POSTAL.match(value):
+            raise ValueError("is not a postal code")
+        return value.upper()
+
+    @field_validator("consent_to_contact")
+    @classmethod
+    def _reachable_if_consenting(cls, value: bool, info: ValidationInfo) -> bool:
+        # Declared last, so the contact fields are already validated in info.data.
+        if value and not (info.data.get("email") or info.data.get("phone")):
+            raise ValueError("needs an e-mail address or a phone number to contact")
+        return value

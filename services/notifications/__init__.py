@@ -1,0 +1,1 @@
+"""Notifications: contact points and preferences, templates, deliveries, reminders, unsubscribe."""

@@ -1,0 +1,25 @@
+"""Notifications' HTTP handlers."""
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from shared.http import POOL
+from shared.i18n import gettext_ as _
+
+
+@aiohttp_jinja2.template("service.html")
+async def notifications_page(request: web.Request) -> dict[str, object]:
+    row = await request.app[POOL].fetchrow(
+        "SELECT count(*) AS all, count(*) FILTER (WHERE consent_to_contact) AS reachable FROM contact_points"
+    )
+    return {
+        "heading": _("Notifications"),
+        "purpose": _("Contact points and preferences, notices in each language, reminders and "
+                     "unsubscribe."),
+        "figures": [(_("Contact points"), row["all"]),
+                    (_("Agreed to be contacted"), row["reachable"])],
+    }
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/notifications/", notifications_page)

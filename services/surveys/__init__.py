@@ -1,0 +1,1 @@
+"""Surveys: surveys and versions, invitations, responses, tallies, results, representativeness."""

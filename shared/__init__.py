@@ -1,0 +1,1 @@
+"""Plumbing shared by the three services: settings, database, bus, outbox, inbox, HTTP."""

@@ -1,0 +1,187 @@
+"""Consuming events: validate on receipt, apply each effect once (inbox), retry with growing
+delay, park what cannot be handled in the queue's DLQ with its error.
+
+Messages are handled in batches, one transaction per batch and a savepoint per message, so a
+burst costs one commit instead of one per event; a failing message rolls back alone.
+"""
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from aio_pika.abc import AbstractIncomingMessage
+from prometheus_client import Counter
+
+from shared.bus import BROKER_ERRORS, Bus, QueueNames
+from shared.contracts import Envelope, Event, InvalidMessage, parse_message
+from shared.db import CONNECTION_ERRORS
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Any, asyncpg.Connection, Envelope], Awaitable[None]]
+
+CONSUMED = Counter(
+    "civic_events_consumed_total", "Events taken off a queue, by outcome", ["consumer", "outcome"]
+)
+_BROKER_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue",
+                   "x-first-death-reason", "x-delivery-count")
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A consumer: its queue (``<service>.<purpose>``, also its inbox key) and its handlers."""
+
+    consumer: str
+    handlers: Mapping[type[Event], Handler]
+
+    @property
+    def routing_keys(self) -> list[str]:
+        return sorted({contract.type for contract in self.handlers})
+
+    def handler_for(self, event: Event) -> Handler:
+        return self.handlers[type(event)]
+
+
+@dataclass
+class _Delivery:
+    message: AbstractIncomingMessage
+    envelope: Envelope | None = None
+    event: Event | None = None
+    error: BaseException | None = None
+    permanent: bool = False
+    outcome: str = "pending"
+    traceback: str = field(default="", repr=False)
+
+
+class Consumer:
+    def __init__(self, bus: Bus, pool: asyncpg.Pool, subscription: Subscription,
+                 settings: Settings) -> None:
+        self.bus = bus
+        self.pool = pool
+        self.subscription = subscription
+        self.prefetch = settings.consumer_prefetch
+        self.batch_size = settings.consumer_batch
+        self.names: QueueNames = bus.queue_names(subscription.consumer)
+        self._incoming: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+
+    async def run(self) -> None:
+        channel = await self.bus.channel(prefetch=self.prefetch)
+        await self.bus.declare_consumer_queues(
+            channel, self.subscription.consumer, self.subscription.routing_keys
+        )
+        queue = await channel.get_queue(self.names.main, ensure=False)
+        await queue.consume(self._incoming.put)
+        try:
+            while True:
+                await self.handle_batch(await self._next_batch())
+        finally:
+            await channel.close()
+
+    async def _next_batch(self) -> list[AbstractIncomingMessage]:
+        batch = [await self._incoming.get()]
+        while len(batch) < self.batch_size and not self._incoming.empty():
+            batch.append(self._incoming.get_nowait())
+        return batch
+
+    async def handle_batch(self, messages: list[AbstractIncomingMessage]) -> None:
+        deliveries = [self._parse(m) for m in messages]
+        valid = [d for d in deliveries if not d.permanent]
+        if valid:
+            await self._apply_until_committed(valid)
+        for delivery in deliveries:
+            await self._settle(delivery)
+
+    def _parse(self, message: AbstractIncomingMessage) -> _Delivery:
+        delivery = _Delivery(message)
+        try:
+            delivery.envelope, delivery.event = parse_message(message.body)
+            if type(delivery.event) not in self.subscription.handlers:
+                raise InvalidMessage(f"{self.subscription.consumer} has no handler for "
+                                     f"{delivery.envelope.type}")
+        except InvalidMessage as exc:
+            delivery.error, delivery.permanent = exc, True
+        return delivery
+
+    async def _apply_until_committed(self, deliveries: list[_Delivery]) -> None:
+        """Apply the batch in one transaction. While the database is unreachable the messages
+        stay unacknowledged here and the batch is tried again: nothing is requeued, so an
+        outage never counts against a message's delivery limit."""
+        backoff = 0.1
+        while True:
+            try:
+                await self._apply(deliveries)
+                return
+            except CONNECTION_ERRORS as exc:
+                log.warning("%s: database unavailable (%s); retrying batch in %.1fs",
+                            self.subscription.consumer, exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _apply(self, deliveries: list[_Delivery]) -> None:
+        consumer = self.subscription.consumer
+        async with self.pool.acquire() as conn, conn.transaction():
+            for d in deliveries:
+                assert d.envelope is not None and d.event is not None
+                try:
+                    async with conn.transaction():
+                        first_time = await conn.fetchval(
+                            """INSERT INTO inbox (consumer, event_id, event_type) VALUES ($1, $2, $3)
+                               ON CONFLICT DO NOTHING RETURNING true""",
+                            consumer, d.envelope.id, d.envelope.type,
+                        )
+                        if first_time:
+                            await self.subscription.handler_for(d.event)(d.event, conn, d.envelope)
+                    d.outcome, d.error = ("handled" if first_time else "duplicate"), None
+                except CONNECTION_ERRORS:
+                    raise
+                except Exception as exc:
+                    d.outcome, d.error = "failed", exc
+                    d.traceback = traceback.format_exc(limit=5)
+
+    async def _settle(self, d: _Delivery) -> None:
+        """After the commit: retry or park failures, then acknowledge. If the broker went away
+        meanwhile the ack is lost and the message comes back; its inbox row makes that harmless."""
+        try:
+            if d.error is not None:
+                await self._retry_or_park(d)
+            await d.message.ack()
+        except BROKER_ERRORS as exc:
+            log.warning("%s: could not settle %s (%s); it will be redelivered",
+                        self.subscription.consumer, d.message.message_id, exc)
+            return
+        CONSUMED.labels(self.subscription.consumer, d.outcome).inc()
+
+    async def _retry_or_park(self, d: _Delivery) -> None:
+        headers = {k: v for k, v in (d.message.headers or {}).items() if k not in _BROKER_HEADERS}
+        attempt = int(headers.get("x-attempt", 0))
+        error = f"{type(d.error).__name__}: {d.error}"[:2000]
+        message_id = d.message.message_id or ""
+        event_type = d.message.type or ""
+        if not d.permanent and attempt < len(self.names.delays_ms):
+            headers.update({"x-attempt": attempt + 1, "x-last-error": error})
+            await self.bus.send_to_queue(self.names.delay(attempt), d.message.body,
+                                         message_id=message_id, event_type=event_type,
+                                         headers=headers)
+            d.outcome = "retried"
+            log.info("%s: %s failed (%s); retry %d in %d ms", self.subscription.consumer,
+                     message_id, error, attempt + 1, self.names.delays_ms[attempt])
+            return
+        headers.update({
+            "x-error": error,
+            "x-error-traceback": d.traceback[-4000:],
+            "x-attempts": attempt + (0 if d.permanent else 1),
+            "x-consumer": self.subscription.consumer,
+            "x-original-routing-key": d.message.routing_key or "",
+            "x-parked-at": datetime.now(UTC).isoformat(),
+        })
+        await self.bus.send_to_queue(self.names.dlq, d.message.body, message_id=message_id,
+                                     event_type=event_type, headers=headers)
+        d.outcome = "parked"
+        log.error("%s: parked %s in %s: %s", self.subscription.consumer, message_id,
+                  self.names.dlq, error)

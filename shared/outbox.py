@@ -1,0 +1,120 @@
+"""The transactional outbox: events are written with the state change and published later by
+any number of relays, each claiming unsent rows with FOR UPDATE SKIP LOCKED."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from uuid import UUID
+
+import asyncpg
+from prometheus_client import Counter
+
+from shared.bus import BROKER_ERRORS, Bus
+from shared.contracts import Envelope, Event
+from shared.db import CONNECTION_ERRORS
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RELAYED = Counter("civic_outbox_published_total", "Outbox events published", ["schema"])
+RELAY_ERRORS = Counter("civic_outbox_relay_errors_total", "Relay rounds that failed", ["schema"])
+
+
+async def emit(
+    conn: asyncpg.Connection,
+    events: Event | Sequence[Event],
+    *,
+    producer: str,
+    correlation_id: str | None = None,
+    causation_id: UUID | None = None,
+    actor: str | None = None,
+) -> list[Envelope]:
+    """Write events to the outbox of the connection's schema, inside the caller's transaction."""
+    if not conn.is_in_transaction():
+        raise RuntimeError("emit() must run inside the transaction that changes the state")
+    envelopes = [
+        Envelope.wrap(e, producer=producer, correlation_id=correlation_id,
+                      causation_id=causation_id, actor=actor)
+        for e in ([events] if isinstance(events, Event) else events)
+    ]
+    await conn.executemany(
+        "INSERT INTO outbox (event_id, routing_key, payload) VALUES ($1, $2, $3::text::jsonb)",
+        [(env.id, env.type, env.model_dump_json()) for env in envelopes],
+    )
+    # A hint only: relays also poll, so a lost notification delays nothing for long.
+    await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
+    return envelopes
+
+
+class OutboxRelay:
+    def __init__(self, pool: asyncpg.Pool, bus: Bus, schema: str, settings: Settings) -> None:
+        self.pool = pool
+        self.bus = bus
+        self.schema = schema
+        self.batch = settings.relay_batch
+        self.poll_s = settings.relay_poll_s
+        self.database_url = settings.database_url
+        self._wake = asyncio.Event()
+
+    async def publish_batch(self) -> int:
+        """Claim, publish with confirms, mark sent: one transaction. A crash after publishing and
+        before the commit re-publishes the rows; consumers' inboxes drop the second copy."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                """SELECT id, event_id, routing_key, payload::text AS body FROM outbox
+                   WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED""",
+                self.batch,
+            )
+            if not rows:
+                return 0
+            await self.bus.publish_many(
+                (r["routing_key"], r["body"].encode(), str(r["event_id"])) for r in rows
+            )
+            await conn.execute(
+                "UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])",
+                [r["id"] for r in rows],
+            )
+        RELAYED.labels(self.schema).inc(len(rows))
+        return len(rows)
+
+    async def run(self) -> None:
+        listener = asyncio.create_task(self._listen())
+        backoff = 0.1
+        try:
+            while True:
+                self._wake.clear()
+                try:
+                    published = await self.publish_batch()
+                    backoff = 0.1
+                except CONNECTION_ERRORS + BROKER_ERRORS as exc:
+                    RELAY_ERRORS.labels(self.schema).inc()
+                    log.warning("relay %s: %s; retrying in %.1fs", self.schema, exc, backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                if published < self.batch:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.poll_s)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _listen(self) -> None:
+        """Keep a LISTEN connection open, reconnecting after a database restart."""
+        channel = f"{self.schema}_outbox"
+        while True:
+            try:
+                conn = await asyncpg.connect(self.database_url)
+                try:
+                    await conn.add_listener(channel, lambda *_: self._wake.set())
+                    self._wake.set()  # rows may have arrived while we were not listening
+                    while not conn.is_closed():
+                        await asyncio.sleep(1.0)
+                finally:
+                    await conn.close(timeout=1)
+            except CONNECTION_ERRORS as exc:
+                log.info("relay %s listener: %s; reconnecting", self.schema, exc)
+                await asyncio.sleep(1.0)
+

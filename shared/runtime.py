@@ -1,0 +1,172 @@
+"""How a service process is wired and run: the web app, its outbox relay and its consumers.
+
+    python -m services.<name> migrate | declare | run [--roles web,relay,consumer]
+
+Each role can run in its own process (and as many replicas as needed); by default one process
+runs all three.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp_jinja2
+import asyncpg
+import jinja2
+from aiohttp import web
+
+from shared.bus import Bus
+from shared.consumer import Consumer, Subscription
+from shared.db import create_pool
+from shared.http import BUS, POOL, SERVICE, add_operations_routes, request_context
+from shared.i18n import gettext_, language_middleware, language_var, ngettext_
+from shared.logs import configure_logging
+from shared.migrations import discover, migrate
+from shared.outbox import OutboxRelay
+from shared.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+SHARED_TEMPLATES = Path(__file__).parent / "templates"
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
+ROLES = ("web", "relay", "consumer")
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str  # also its PostgreSQL schema
+    directory: Path  # holds migrations/ and templates/
+    add_routes: Callable[[web.Application], None]
+    # Paths the reverse proxy sends here ("= /" is an exact match, others are prefixes).
+    public_paths: tuple[str, ...]
+    subscriptions: tuple[Subscription, ...] = field(default=())
+
+    @property
+    def migrations(self) -> Path:
+        return self.directory / "migrations"
+
+
+def build_app(spec: ServiceSpec, settings: Settings, pool: asyncpg.Pool, bus: Bus) -> web.Application:
+    app = web.Application(middlewares=[request_context, language_middleware])
+    app[SERVICE], app[SETTINGS], app[POOL], app[BUS] = spec.name, settings, pool, bus
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.ChoiceLoader([
+            jinja2.FileSystemLoader(spec.directory / "templates"),
+            jinja2.FileSystemLoader(SHARED_TEMPLATES),
+        ]),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+        context_processors=[_page_context],
+    )
+    env.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
+    add_operations_routes(app)
+    spec.add_routes(app)
+    return app
+
+
+async def _page_context(request: web.Request) -> dict[str, str]:
+    return {"language": language_var.get(), "service": request.app[SERVICE]}
+
+
+async def apply_migrations(spec: ServiceSpec, settings: Settings) -> list[str]:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        return await migrate(conn, spec.name, discover(spec.migrations))
+    finally:
+        await conn.close()
+
+
+async def declare_topology(spec: ServiceSpec, bus: Bus) -> None:
+    """Declare the service's queues. Done before anything publishes, so no event finds its
+    consumer's queue missing (the broker would drop it unrouted)."""
+    channel = await bus.channel()
+    try:
+        for sub in spec.subscriptions:
+            await bus.declare_consumer_queues(channel, sub.consumer, sub.routing_keys)
+    finally:
+        await channel.close()
+
+
+async def serve(spec: ServiceSpec, settings: Settings, roles: set[str],
+                stop: asyncio.Event | None = None) -> None:
+    """Run the chosen roles until ``stop`` is set (or SIGTERM/SIGINT arrives)."""
+    stop = stop or _stop_on_signals()
+    pool = await create_pool(settings, spec.name)
+    bus = Bus(settings, name=f"{spec.name}:{','.join(sorted(roles))}")
+    await bus.connect()
+    tasks: list[asyncio.Task[None]] = []
+    runner: web.AppRunner | None = None
+    try:
+        if "relay" in roles:
+            tasks.append(asyncio.create_task(OutboxRelay(pool, bus, spec.name, settings).run()))
+        if "consumer" in roles:
+            for sub in spec.subscriptions:
+                tasks.append(asyncio.create_task(Consumer(bus, pool, sub, settings).run()))
+        if "web" in roles:
+            runner = web.AppRunner(build_app(spec, settings, pool, bus), access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, settings.host, settings.port_of(spec.name)).start()
+        log.info("%s running roles %s", spec.name, sorted(roles))
+        waiter = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not waiter:
+                task.result()  # a role that stopped on its own is a crash: surface it
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if runner is not None:
+            await runner.cleanup()
+        await bus.close()
+        await pool.close()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def main(spec: ServiceSpec) -> None:
+    parser = argparse.ArgumentParser(prog=f"python -m services.{spec.name}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply this service's migrations")
+    sub.add_parser("declare", help="declare this service's queues on the broker")
+    run = sub.add_parser("run", help="run the service")
+    run.add_argument("--roles", default=",".join(ROLES),
+                     help=f"comma-separated subset of {','.join(ROLES)}")
+    args = parser.parse_args()
+    settings = get_settings()
+    configure_logging(spec.name, settings.log_level, settings.log_json)
+    if args.command == "migrate":
+        applied = asyncio.run(apply_migrations(spec, settings))
+        print(f"{spec.name}: applied {len(applied)} migration(s)")
+    elif args.command == "declare":
+        asyncio.run(_declare(spec, settings))
+    else:
+        roles = {r.strip() for r in args.roles.split(",") if r.strip()}
+        if not roles or roles - set(ROLES):
+            parser.error(f"--roles must be a subset of {','.join(ROLES)}")
+        import uvloop
+
+        uvloop.run(serve(spec, settings, roles))
+
+
+async def _declare(spec: ServiceSpec, settings: Settings) -> None:
+    bus = Bus(settings)
+    await bus.connect()
+    try:
+        await declare_topology(spec, bus)
+    finally:
+        await bus.close()

@@ -1,0 +1,46 @@
+"""Settings read from the environment (prefix ``CIVIC_``), defaulting to what runs on this machine."""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CIVIC_", frozen=True)
+
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/civic"
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    # Prepended to every exchange and queue name, so two runs can share one broker.
+    bus_prefix: str = ""
+
+    host: str = "127.0.0.1"
+    proxy_port: int = 8080
+    engagement_port: int = 8101
+    surveys_port: int = 8102
+    notifications_port: int = 8103
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+
+    pool_min_size: int = 1
+    pool_max_size: int = 5
+
+    # A failed event is retried after each delay in turn, then parked in the queue's DLQ.
+    retry_delays_ms: list[int] = Field(default_factory=lambda: [1_000, 10_000, 60_000])
+    # Deliveries before the broker itself parks a message (a consumer that crashes on it).
+    delivery_limit: int = 20
+    consumer_prefetch: int = 256
+    consumer_batch: int = 128
+    relay_batch: int = 256
+    relay_poll_s: float = 1.0
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    def port_of(self, service: str) -> int:
+        return int(getattr(self, f"{service}_port"))
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
