@@ -23,14 +23,17 @@ def nginx_config(specs: list[ServiceSpec], settings: Settings, prefix: Path) -> 
             f"upstream {spec.name} {{ server {settings.host}:{settings.port_of(spec.name)}; keepalive 16; }}"
         )
         for path in spec.public_paths:
-            locations.append(f"location {path} {{ include proxy_headers.conf; proxy_pass http://{spec.name}; }}")
+            locations.append(
+                f"location {path} {{ include proxy_headers.conf; proxy_pass http://{spec.name}; }}"
+            )
         for probe in ("healthz", "readyz", "metrics"):
             locations.append(
                 f"location = /{spec.name}/{probe} {{ include proxy_headers.conf; "
                 f"proxy_pass http://{spec.name}/{probe}; }}"
             )
     temp = "\n".join(
-        f"  {kind}_temp_path {prefix}/tmp/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        f"  {kind}_temp_path {prefix}/temp/{kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
     # Workers of a root master run as nobody unless told otherwise, and then cannot use the temp dirs.
     user = "user root;" if os.geteuid() == 0 else ""
@@ -58,7 +61,7 @@ http {{
 
 
 def write_nginx_config(specs: list[ServiceSpec], settings: Settings, prefix: Path) -> Path:
-    for sub in ("logs", "tmp/client_body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi"):
+    for sub in ("logs", "temp/client_body", "temp/proxy", "temp/fastcgi", "temp/uwsgi", "temp/scgi"):
         (prefix / sub).mkdir(parents=True, exist_ok=True)
     (prefix / "proxy_headers.conf").write_text(_COMMON_HEADERS)
     conf = prefix / "nginx.conf"

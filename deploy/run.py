@@ -37,13 +37,27 @@ class Launcher:
         (RUN_DIR / "logs").mkdir(parents=True, exist_ok=True)
         (RUN_DIR / "mail").mkdir(exist_ok=True)
         s = self.settings
-        self.start("smtp", [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"{s.smtp_host}:{s.smtp_port}",
-                            "-c", "aiosmtpd.handlers.Mailbox", str(RUN_DIR / "mail")])
+        self.start(
+            "smtp",
+            [
+                sys.executable,
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                f"{s.smtp_host}:{s.smtp_port}",
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+                str(RUN_DIR / "mail"),
+            ],
+        )
         for spec in SERVICES:
             self.start(spec.name, [sys.executable, "-m", f"services.{spec.name}", "run"])
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         if not Path(nginx).exists():
-            raise SystemExit("nginx is missing: install it with `apt-get install -y nginx` (make run does this as root)")
+            raise SystemExit(
+                "nginx is missing: install it with `apt-get install -y nginx` (make run does this as root)"
+            )
         prefix = RUN_DIR / "nginx"
         conf = write_nginx_config(SERVICES, s, prefix)
         self.start("nginx", [nginx, "-c", str(conf), "-p", str(prefix), "-g", "daemon off;"])
@@ -109,9 +123,11 @@ def main() -> None:
     try:
         launcher.start_all()
         launcher.wait_ready()
-        print(f"\nThe platform is up. Open {launcher.address}\n"
-              f"Logs in {RUN_DIR}/logs, mail caught by the SMTP sink in {RUN_DIR}/mail. Ctrl-C stops it.",
-              flush=True)
+        print(
+            f"\nThe platform is up. Open {launcher.address}\n"
+            f"Logs in {RUN_DIR}/logs, mail caught by the SMTP sink in {RUN_DIR}/mail. Ctrl-C stops it.",
+            flush=True,
+        )
         while not stop_requested:
             launcher.check_children()
             time.sleep(0.3)

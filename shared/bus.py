@@ -9,7 +9,7 @@ from typing import Any
 
 import aio_pika
 import aiormq.exceptions
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue, AbstractRobustConnection
 
 from shared.settings import Settings
 
@@ -22,6 +22,7 @@ BROKER_ERRORS: tuple[type[BaseException], ...] = (
     aiormq.exceptions.AMQPError,
     aiormq.exceptions.ChannelInvalidStateError,
     ConnectionError,
+    RuntimeError,  # aio-pika's "connection closed" while a robust connection reconnects
     TimeoutError,
 )
 
@@ -81,7 +82,9 @@ class Bus:
 
     async def declare_consumer_queues(
         self, channel: AbstractChannel, queue: str, routing_keys: Iterable[str]
-    ) -> QueueNames:
+    ) -> AbstractQueue:
+        """Declare a consumer's queues; returns its main queue. Consume from that object: a
+        robust channel re-declares and re-subscribes only the queues it declared itself."""
         names = self.queue_names(queue)
         quorum: dict[str, Any] = {"x-queue-type": "quorum"}
         main = await channel.declare_queue(
@@ -115,7 +118,7 @@ class Bus:
         )
         for key in routing_keys:
             await main.bind(exchange, routing_key=key)
-        return names
+        return main
 
     async def publish(
         self, routing_key: str, body: bytes, *, message_id: str, headers: dict[str, Any] | None = None
@@ -127,8 +130,10 @@ class Bus:
         )
 
     async def publish_many(self, items: Iterable[tuple[str, bytes, str]]) -> None:
-        """Publish (routing_key, body, message_id) items; returns once every one is confirmed."""
-        await asyncio.gather(*(self.publish(key, body, message_id=mid) for key, body, mid in items))
+        """Publish (routing_key, body, message_id) items; returns once every one is confirmed.
+        Bounded in time: a connection lost mid-publish must fail the batch, not hang the relay."""
+        async with asyncio.timeout(self.settings.publish_timeout_s):
+            await asyncio.gather(*(self.publish(key, body, message_id=mid) for key, body, mid in items))
 
     async def send_to_queue(
         self, queue: str, body: bytes, *, message_id: str, event_type: str, headers: dict[str, Any]

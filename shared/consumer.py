@@ -19,18 +19,23 @@ from prometheus_client import Counter
 
 from shared.bus import BROKER_ERRORS, Bus, QueueNames
 from shared.contracts import Envelope, Event, InvalidMessage, parse_message
-from shared.db import CONNECTION_ERRORS
+from shared.db import CONNECTION_ERRORS, DbConnection
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Any, asyncpg.Connection, Envelope], Awaitable[None]]
+Handler = Callable[[Any, DbConnection, Envelope], Awaitable[None]]
 
 CONSUMED = Counter(
     "civic_events_consumed_total", "Events taken off a queue, by outcome", ["consumer", "outcome"]
 )
-_BROKER_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue",
-                   "x-first-death-reason", "x-delivery-count")
+_BROKER_HEADERS = (
+    "x-death",
+    "x-first-death-exchange",
+    "x-first-death-queue",
+    "x-first-death-reason",
+    "x-delivery-count",
+)
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,7 @@ class _Delivery:
 
 
 class Consumer:
-    def __init__(self, bus: Bus, pool: asyncpg.Pool, subscription: Subscription,
-                 settings: Settings) -> None:
+    def __init__(self, bus: Bus, pool: asyncpg.Pool, subscription: Subscription, settings: Settings) -> None:
         self.bus = bus
         self.pool = pool
         self.subscription = subscription
@@ -72,10 +76,9 @@ class Consumer:
 
     async def run(self) -> None:
         channel = await self.bus.channel(prefetch=self.prefetch)
-        await self.bus.declare_consumer_queues(
+        queue = await self.bus.declare_consumer_queues(
             channel, self.subscription.consumer, self.subscription.routing_keys
         )
-        queue = await channel.get_queue(self.names.main, ensure=False)
         await queue.consume(self._incoming.put)
         try:
             while True:
@@ -102,8 +105,9 @@ class Consumer:
         try:
             delivery.envelope, delivery.event = parse_message(message.body)
             if type(delivery.event) not in self.subscription.handlers:
-                raise InvalidMessage(f"{self.subscription.consumer} has no handler for "
-                                     f"{delivery.envelope.type}")
+                raise InvalidMessage(
+                    f"{self.subscription.consumer} has no handler for {delivery.envelope.type}"
+                )
         except InvalidMessage as exc:
             delivery.error, delivery.permanent = exc, True
         return delivery
@@ -118,8 +122,12 @@ class Consumer:
                 await self._apply(deliveries)
                 return
             except CONNECTION_ERRORS as exc:
-                log.warning("%s: database unavailable (%s); retrying batch in %.1fs",
-                            self.subscription.consumer, exc, backoff)
+                log.warning(
+                    "%s: database unavailable (%s); retrying batch in %.1fs",
+                    self.subscription.consumer,
+                    exc,
+                    backoff,
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
@@ -133,7 +141,9 @@ class Consumer:
                         first_time = await conn.fetchval(
                             """INSERT INTO inbox (consumer, event_id, event_type) VALUES ($1, $2, $3)
                                ON CONFLICT DO NOTHING RETURNING true""",
-                            consumer, d.envelope.id, d.envelope.type,
+                            consumer,
+                            d.envelope.id,
+                            d.envelope.type,
                         )
                         if first_time:
                             await self.subscription.handler_for(d.event)(d.event, conn, d.envelope)
@@ -152,36 +162,52 @@ class Consumer:
                 await self._retry_or_park(d)
             await d.message.ack()
         except BROKER_ERRORS as exc:
-            log.warning("%s: could not settle %s (%s); it will be redelivered",
-                        self.subscription.consumer, d.message.message_id, exc)
+            log.warning(
+                "%s: could not settle %s (%s); it will be redelivered",
+                self.subscription.consumer,
+                d.message.message_id,
+                exc,
+            )
             return
         CONSUMED.labels(self.subscription.consumer, d.outcome).inc()
 
     async def _retry_or_park(self, d: _Delivery) -> None:
         headers = {k: v for k, v in (d.message.headers or {}).items() if k not in _BROKER_HEADERS}
-        attempt = int(headers.get("x-attempt", 0))
+        attempt = int(str(headers.get("x-attempt", 0)))
         error = f"{type(d.error).__name__}: {d.error}"[:2000]
         message_id = d.message.message_id or ""
         event_type = d.message.type or ""
         if not d.permanent and attempt < len(self.names.delays_ms):
             headers.update({"x-attempt": attempt + 1, "x-last-error": error})
-            await self.bus.send_to_queue(self.names.delay(attempt), d.message.body,
-                                         message_id=message_id, event_type=event_type,
-                                         headers=headers)
+            await self.bus.send_to_queue(
+                self.names.delay(attempt),
+                d.message.body,
+                message_id=message_id,
+                event_type=event_type,
+                headers=headers,
+            )
             d.outcome = "retried"
-            log.info("%s: %s failed (%s); retry %d in %d ms", self.subscription.consumer,
-                     message_id, error, attempt + 1, self.names.delays_ms[attempt])
+            log.info(
+                "%s: %s failed (%s); retry %d in %d ms",
+                self.subscription.consumer,
+                message_id,
+                error,
+                attempt + 1,
+                self.names.delays_ms[attempt],
+            )
             return
-        headers.update({
-            "x-error": error,
-            "x-error-traceback": d.traceback[-4000:],
-            "x-attempts": attempt + (0 if d.permanent else 1),
-            "x-consumer": self.subscription.consumer,
-            "x-original-routing-key": d.message.routing_key or "",
-            "x-parked-at": datetime.now(UTC).isoformat(),
-        })
-        await self.bus.send_to_queue(self.names.dlq, d.message.body, message_id=message_id,
-                                     event_type=event_type, headers=headers)
+        headers.update(
+            {
+                "x-error": error,
+                "x-error-traceback": d.traceback[-4000:],
+                "x-attempts": attempt + (0 if d.permanent else 1),
+                "x-consumer": self.subscription.consumer,
+                "x-original-routing-key": d.message.routing_key or "",
+                "x-parked-at": datetime.now(UTC).isoformat(),
+            }
+        )
+        await self.bus.send_to_queue(
+            self.names.dlq, d.message.body, message_id=message_id, event_type=event_type, headers=headers
+        )
         d.outcome = "parked"
-        log.error("%s: parked %s in %s: %s", self.subscription.consumer, message_id,
-                  self.names.dlq, error)
+        log.error("%s: parked %s in %s: %s", self.subscription.consumer, message_id, self.names.dlq, error)

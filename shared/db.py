@@ -4,8 +4,12 @@ import json
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from shared.settings import Settings
+
+# What handlers and stores take: a plain connection or one borrowed from a pool.
+DbConnection = asyncpg.Connection | PoolConnectionProxy
 
 # Errors that mean "the database is unreachable or restarting", as opposed to a bad statement.
 # Work interrupted by these is retried; the effect itself never half-happened (transactions).

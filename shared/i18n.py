@@ -3,6 +3,7 @@ per request from ?lang=, then the ``lang`` cookie, then Accept-Language."""
 
 import gettext
 import io
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
@@ -16,6 +17,7 @@ LANGUAGES = ("en", "es")
 DEFAULT_LANGUAGE = "en"
 LOCALE_DIR = Path(__file__).parent / "locale"
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 language_var: ContextVar[str] = ContextVar("language", default=DEFAULT_LANGUAGE)
 
 
@@ -44,13 +46,16 @@ def choose_language(request: web.Request) -> str:
     for candidate in (request.query.get("lang"), request.cookies.get("lang")):
         if candidate in LANGUAGES:
             return candidate
-    accepted = [part.split(";")[0].strip().replace("-", "_")
-                for part in request.headers.get("Accept-Language", "").split(",") if part.strip()]
+    accepted = [
+        part.split(";")[0].strip().replace("-", "_")
+        for part in request.headers.get("Accept-Language", "").split(",")
+        if part.strip()
+    ]
     return negotiate_locale(accepted, list(LANGUAGES)) or DEFAULT_LANGUAGE
 
 
 @web.middleware
-async def language_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+async def language_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     language = choose_language(request)
     token = language_var.set(language)
     try:

@@ -32,7 +32,9 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(service: str, level: str = "INFO", as_json: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        JsonFormatter(service) if as_json else logging.Formatter(f"%(asctime)s {service} %(levelname)s %(message)s")
+        JsonFormatter(service)
+        if as_json
+        else logging.Formatter(f"%(asctime)s {service} %(levelname)s %(message)s")
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -29,11 +29,14 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
+def plumbing() -> list[Migration]:
+    """The tables every service schema has: outbox and inbox."""
+    return [Migration(f"plumbing/{p.name}", p.read_text()) for p in sorted(PLUMBING_DIR.glob("*.sql"))]
+
+
 def discover(service_dir: Path) -> list[Migration]:
-    """The shared plumbing tables (outbox, inbox) first, then the service's own files in order."""
-    found = [Migration(f"plumbing/{p.name}", p.read_text()) for p in sorted(PLUMBING_DIR.glob("*.sql"))]
-    found += [Migration(p.name, p.read_text()) for p in sorted(service_dir.glob("*.sql"))]
-    return found
+    """The plumbing first, then the service's own files in order."""
+    return plumbing() + [Migration(p.name, p.read_text()) for p in sorted(service_dir.glob("*.sql"))]
 
 
 async def migrate(conn: asyncpg.Connection, schema: str, migrations: list[Migration]) -> list[str]:
@@ -51,7 +54,9 @@ async def migrate(conn: asyncpg.Connection, schema: str, migrations: list[Migrat
                    checksum text NOT NULL,
                    applied_at timestamptz NOT NULL DEFAULT now())"""
         )
-        done = {r["name"]: r["checksum"] for r in await conn.fetch("SELECT name, checksum FROM schema_migrations")}
+        done = {
+            r["name"]: r["checksum"] for r in await conn.fetch("SELECT name, checksum FROM schema_migrations")
+        }
         for migration in migrations:
             if migration.name in done:
                 if done[migration.name] != migration.checksum:

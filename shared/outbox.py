@@ -10,9 +10,9 @@ from uuid import UUID
 import asyncpg
 from prometheus_client import Counter
 
-from shared.bus import BROKER_ERRORS, Bus
+from shared.bus import Bus
 from shared.contracts import Envelope, Event
-from shared.db import CONNECTION_ERRORS
+from shared.db import CONNECTION_ERRORS, DbConnection
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ RELAY_ERRORS = Counter("civic_outbox_relay_errors_total", "Relay rounds that fai
 
 
 async def emit(
-    conn: asyncpg.Connection,
+    conn: DbConnection,
     events: Event | Sequence[Event],
     *,
     producer: str,
@@ -34,8 +34,9 @@ async def emit(
     if not conn.is_in_transaction():
         raise RuntimeError("emit() must run inside the transaction that changes the state")
     envelopes = [
-        Envelope.wrap(e, producer=producer, correlation_id=correlation_id,
-                      causation_id=causation_id, actor=actor)
+        Envelope.wrap(
+            e, producer=producer, correlation_id=correlation_id, causation_id=causation_id, actor=actor
+        )
         for e in ([events] if isinstance(events, Event) else events)
     ]
     await conn.executemany(
@@ -87,9 +88,13 @@ class OutboxRelay:
                 try:
                     published = await self.publish_batch()
                     backoff = 0.1
-                except CONNECTION_ERRORS + BROKER_ERRORS as exc:
+                except Exception as exc:
+                    # Whatever failed (database, broker, a closed channel), the rows stay unsent
+                    # and are claimed again: a relay never stops over a transient fault.
                     RELAY_ERRORS.labels(self.schema).inc()
-                    log.warning("relay %s: %s; retrying in %.1fs", self.schema, exc, backoff)
+                    log.warning(
+                        "relay %s: %s: %s; retrying in %.1fs", self.schema, type(exc).__name__, exc, backoff
+                    )
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue
@@ -108,13 +113,13 @@ class OutboxRelay:
             try:
                 conn = await asyncpg.connect(self.database_url)
                 try:
+                    closed = asyncio.Event()
+                    conn.add_termination_listener(lambda _conn, ev=closed: ev.set())
                     await conn.add_listener(channel, lambda *_: self._wake.set())
                     self._wake.set()  # rows may have arrived while we were not listening
-                    while not conn.is_closed():
-                        await asyncio.sleep(1.0)
+                    await closed.wait()
                 finally:
                     await conn.close(timeout=1)
             except CONNECTION_ERRORS as exc:
                 log.info("relay %s listener: %s; reconnecting", self.schema, exc)
                 await asyncio.sleep(1.0)
-

@@ -56,10 +56,12 @@ def build_app(spec: ServiceSpec, settings: Settings, pool: asyncpg.Pool, bus: Bu
     app[SERVICE], app[SETTINGS], app[POOL], app[BUS] = spec.name, settings, pool, bus
     env = aiohttp_jinja2.setup(
         app,
-        loader=jinja2.ChoiceLoader([
-            jinja2.FileSystemLoader(spec.directory / "templates"),
-            jinja2.FileSystemLoader(SHARED_TEMPLATES),
-        ]),
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.FileSystemLoader(spec.directory / "templates"),
+                jinja2.FileSystemLoader(SHARED_TEMPLATES),
+            ]
+        ),
         autoescape=True,
         extensions=["jinja2.ext.i18n"],
         context_processors=[_page_context],
@@ -93,8 +95,9 @@ async def declare_topology(spec: ServiceSpec, bus: Bus) -> None:
         await channel.close()
 
 
-async def serve(spec: ServiceSpec, settings: Settings, roles: set[str],
-                stop: asyncio.Event | None = None) -> None:
+async def serve(
+    spec: ServiceSpec, settings: Settings, roles: set[str], stop: asyncio.Event | None = None
+) -> None:
     """Run the chosen roles until ``stop`` is set (or SIGTERM/SIGINT arrives)."""
     stop = stop or _stop_on_signals()
     pool = await create_pool(settings, spec.name)
@@ -144,8 +147,7 @@ def main(spec: ServiceSpec) -> None:
     sub.add_parser("migrate", help="apply this service's migrations")
     sub.add_parser("declare", help="declare this service's queues on the broker")
     run = sub.add_parser("run", help="run the service")
-    run.add_argument("--roles", default=",".join(ROLES),
-                     help=f"comma-separated subset of {','.join(ROLES)}")
+    run.add_argument("--roles", default=",".join(ROLES), help=f"comma-separated subset of {','.join(ROLES)}")
     args = parser.parse_args()
     settings = get_settings()
     configure_logging(spec.name, settings.log_level, settings.log_json)

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     consumer_batch: int = 128
     relay_batch: int = 256
     relay_poll_s: float = 1.0
+    publish_timeout_s: float = 10.0
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -17,8 +17,12 @@ async def post_person(request: web.Request) -> web.Response:
         try:
             person_id, _new = await register_person(conn, person, correlation_id=request_id(request))
         except EmailTaken as exc:
-            raise Problem(409, "Already registered", "this e-mail address is already registered",
-                          errors=[{"field": "email", "message": "is already registered"}]) from exc
+            raise Problem(
+                409,
+                "Already registered",
+                "this e-mail address is already registered",
+                errors=[{"field": "email", "message": "is already registered"}],
+            ) from exc
     return web.json_response(
         {"id": str(person_id)}, status=201, headers={"Location": f"/api/v1/people/{person_id}"}
     )
@@ -34,11 +38,14 @@ async def engagement_page(request: web.Request) -> dict[str, object]:
     counts = await store.count_people(request.app[POOL])
     return {
         "heading": _("Engagement"),
-        "purpose": _("People and their consent, Communities of Practice, campaigns, meetings "
-                     "and the decision ledger."),
-        "figures": [(_("People registered"), counts["people"]),
-                    (_("Agreed to be contacted"), counts["consenting"]),
-                    (_("Of them demo data"), counts["demo"])],
+        "purpose": _(
+            "People and their consent, Communities of Practice, campaigns, meetings and the decision ledger."
+        ),
+        "figures": [
+            (_("People registered"), counts["people"]),
+            (_("Agreed to be contacted"), counts["consenting"]),
+            (_("Of them demo data"), counts["demo"]),
+        ],
     }
 
 

@@ -5,5 +5,9 @@ from pathlib import Path
 from services.engagement import api
 from shared.runtime import ServiceSpec
 
-SPEC = ServiceSpec(name="engagement", directory=Path(__file__).parent, add_routes=api.add_routes,
-                   public_paths=("= /", "/engagement/", "/api/v1/people"))
+SPEC = ServiceSpec(
+    name="engagement",
+    directory=Path(__file__).parent,
+    add_routes=api.add_routes,
+    public_paths=("= /", "/engagement/", "/api/v1/people"),
+)

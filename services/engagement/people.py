@@ -1,6 +1,7 @@
 """Rules for registering a person. No I/O: tested fast and alone."""
 
 import re
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from shared.contracts import Language

@@ -8,6 +8,7 @@ import asyncpg
 from services.engagement import store
 from services.engagement.people import PersonRegistration
 from shared.contracts import PersonRegistered
+from shared.db import DbConnection
 from shared.outbox import emit
 
 PRODUCER = "engagement"
@@ -18,7 +19,7 @@ class EmailTaken(Exception):
 
 
 async def register_person(
-    conn: asyncpg.Connection,
+    conn: DbConnection,
     person: PersonRegistration,
     *,
     person_id: UUID | None = None,
@@ -36,8 +37,7 @@ async def register_person(
             return person_id, False
         await emit(
             conn,
-            PersonRegistered(person_id=person_id, registered_at=registered_at,
-                             **person.model_dump()),
+            PersonRegistered(person_id=person_id, registered_at=registered_at, **person.model_dump()),
             producer=PRODUCER,
             correlation_id=correlation_id,
         )

@@ -6,10 +6,11 @@ from uuid import UUID
 import asyncpg
 
 from services.engagement.people import PersonRegistration
+from shared.db import DbConnection
 
 
 async def insert_person(
-    conn: asyncpg.Connection, person_id: UUID, person: PersonRegistration, *, is_demo: bool = False
+    conn: DbConnection, person_id: UUID, person: PersonRegistration, *, is_demo: bool = False
 ) -> datetime | None:
     """Insert a person; None when that id is already registered."""
     registered_at: datetime | None = await conn.fetchval(
@@ -18,13 +19,19 @@ async def insert_person(
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (id) DO NOTHING
            RETURNING registered_at""",
-        person_id, person.display_name, person.email, person.phone, person.language,
-        person.postal_code, person.consent_to_contact, is_demo,
+        person_id,
+        person.display_name,
+        person.email,
+        person.phone,
+        person.language,
+        person.postal_code,
+        person.consent_to_contact,
+        is_demo,
     )
     return registered_at
 
 
-async def count_people(conn: asyncpg.Connection | asyncpg.Pool) -> asyncpg.Record:
+async def count_people(conn: DbConnection | asyncpg.Pool) -> asyncpg.Record:
     row = await conn.fetchrow(
         """SELECT count(*) AS people,
                   count(*) FILTER (WHERE consent_to_contact) AS consenting,

@@ -12,12 +12,11 @@ async def notifications_page(request: web.Request) -> dict[str, object]:
     row = await request.app[POOL].fetchrow(
         "SELECT count(*) AS all, count(*) FILTER (WHERE consent_to_contact) AS reachable FROM contact_points"
     )
+    assert row is not None
     return {
         "heading": _("Notifications"),
-        "purpose": _("Contact points and preferences, notices in each language, reminders and "
-                     "unsubscribe."),
-        "figures": [(_("Contact points"), row["all"]),
-                    (_("Agreed to be contacted"), row["reachable"])],
+        "purpose": _("Contact points and preferences, notices in each language, reminders and unsubscribe."),
+        "figures": [(_("Contact points"), row["all"]), (_("Agreed to be contacted"), row["reachable"])],
     }
 
 

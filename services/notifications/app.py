@@ -5,6 +5,10 @@ from pathlib import Path
 from services.notifications import api, handlers
 from shared.runtime import ServiceSpec
 
-SPEC = ServiceSpec(name="notifications", directory=Path(__file__).parent,
-                   add_routes=api.add_routes,
-                   public_paths=("/notifications/", "/api/v1/notifications"), subscriptions=(handlers.PEOPLE,))
+SPEC = ServiceSpec(
+    name="notifications",
+    directory=Path(__file__).parent,
+    add_routes=api.add_routes,
+    public_paths=("/notifications/", "/api/v1/notifications"),
+    subscriptions=(handlers.PEOPLE,),
+)

@@ -12,8 +12,10 @@ async def surveys_page(request: web.Request) -> dict[str, object]:
     respondents = await request.app[POOL].fetchval("SELECT count(*) FROM respondents")
     return {
         "heading": _("Surveys"),
-        "purpose": _("Participation surveys, invitations, responses, live tallies and how "
-                     "representative the respondents are."),
+        "purpose": _(
+            "Participation surveys, invitations, responses, live tallies and how "
+            "representative the respondents are."
+        ),
         "figures": [(_("People who can be invited"), respondents)],
     }
 

@@ -5,6 +5,10 @@ from pathlib import Path
 from services.surveys import api, handlers
 from shared.runtime import ServiceSpec
 
-SPEC = ServiceSpec(name="surveys", directory=Path(__file__).parent, add_routes=api.add_routes,
-                   public_paths=("/surveys/", "/api/v1/surveys"),
-                   subscriptions=(handlers.PEOPLE,))
+SPEC = ServiceSpec(
+    name="surveys",
+    directory=Path(__file__).parent,
+    add_routes=api.add_routes,
+    public_paths=("/surveys/", "/api/v1/surveys"),
+    subscriptions=(handlers.PEOPLE,),
+)

@@ -1,6 +1,6 @@
 """Write the JSON schema of every contract to shared/contracts/schemas/ (reviewed in diffs).
 
-    python -m shared.contracts.export
+python -m shared.contracts.export
 """
 
 import json

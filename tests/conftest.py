@@ -1,0 +1,92 @@
+"""Every run gets its own PostgreSQL database and RabbitMQ vhost; every test its own queue names."""
+
+import asyncio
+import contextlib
+import itertools
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+import asyncpg
+import pytest
+
+from deploy.stack import SERVICES
+from shared.bus import Bus
+from shared.db import create_pool, drop_database, ensure_database
+from shared.runtime import apply_migrations
+from shared.settings import Settings
+
+RUN_ID = uuid.uuid4().hex[:10]
+_test_numbers = itertools.count()
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def vhost() -> Iterator[str]:
+    name = f"civic-test-{RUN_ID}"
+    _rabbitmqctl("add_vhost", name)
+    _rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+    yield name
+    _rabbitmqctl("delete_vhost", name)
+
+
+@pytest.fixture(scope="session")
+async def run_settings(vhost: str) -> AsyncIterator[Settings]:
+    settings = Settings(
+        database_url=f"postgresql://postgres@127.0.0.1:5432/civic_test_{RUN_ID}",
+        rabbitmq_url=f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
+        retry_delays_ms=[50, 150],
+        pool_min_size=1,
+        pool_max_size=3,
+        relay_poll_s=0.2,
+        publish_timeout_s=3.0,
+        log_json=False,
+    )
+    await ensure_database(settings.database_url)
+    for spec in SERVICES:
+        await apply_migrations(spec, settings)
+    yield settings
+    await drop_database(settings.database_url)
+
+
+@pytest.fixture
+def settings(run_settings: Settings) -> Settings:
+    """The run's settings with a bus prefix of this test's own: queues never shared between tests."""
+    return run_settings.model_copy(update={"bus_prefix": f"t{next(_test_numbers)}."})
+
+
+@pytest.fixture(scope="session")
+async def pools(run_settings: Settings) -> AsyncIterator[dict[str, asyncpg.Pool]]:
+    opened = {spec.name: await create_pool(run_settings, spec.name) for spec in SERVICES}
+    yield opened
+    for pool in opened.values():
+        await pool.close()
+
+
+@pytest.fixture
+async def bus(settings: Settings) -> AsyncIterator[Bus]:
+    connected = Bus(settings, name="test")
+    await connected.connect()
+    yield connected
+    await connected.close()
+
+
+@pytest.fixture
+async def background() -> AsyncIterator[Callable[[Awaitable[None]], asyncio.Task[None]]]:
+    """Start relays and consumers as tasks; all are cancelled when the test ends."""
+    tasks: list[asyncio.Task[None]] = []
+
+    def start(coro: Awaitable[None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(coro)
+        tasks.append(task)
+        return task
+
+    yield start
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

@@ -1,0 +1,83 @@
+import contextlib
+import json
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared.contracts import Envelope, InvalidMessage, PersonRegistered, parse_message
+from shared.contracts.export import SCHEMA_DIR, current_schemas
+
+
+def _person() -> PersonRegistered:
+    return PersonRegistered(
+        person_id=uuid4(),
+        display_name="Ana",
+        email="ana@example.org",
+        consent_to_contact=True,
+        registered_at=datetime.now(UTC),
+    )
+
+
+def test_exported_schemas_match_the_contracts() -> None:
+    """A change to a published event must show in review: run `make schemas` and commit the diff."""
+    committed = {p.name: p.read_text() for p in SCHEMA_DIR.glob("*.json")}
+    assert committed == current_schemas()
+
+
+def test_an_event_survives_the_wire() -> None:
+    event = _person()
+    envelope = Envelope.wrap(event, producer="engagement", correlation_id="req-123")
+    received_envelope, received = parse_message(envelope.model_dump_json().encode())
+    assert received == event
+    assert received_envelope.id == envelope.id
+    assert received_envelope.correlation_id == "req-123"
+
+
+def test_events_are_frozen() -> None:
+    with pytest.raises(Exception, match="frozen"):
+        _person().display_name = "changed"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"\xff not json", "not JSON"),
+        (b"[1, 2]", "invalid envelope"),
+        (
+            json.dumps(
+                {
+                    "type": "person.teleported",
+                    "version": 1,
+                    "occurred_at": "2026-01-01T00:00:00Z",
+                    "producer": "x",
+                    "data": {},
+                }
+            ).encode(),
+            "unknown event type",
+        ),
+        (
+            json.dumps(
+                {
+                    "type": "person.registered",
+                    "version": 1,
+                    "occurred_at": "2026-01-01T00:00:00Z",
+                    "producer": "x",
+                    "data": {"person_id": "nope"},
+                }
+            ).encode(),
+            "invalid person.registered",
+        ),
+    ],
+)
+def test_unusable_messages_are_named(body: bytes, reason: str) -> None:
+    with pytest.raises(InvalidMessage, match=reason):
+        parse_message(body)
+
+
+@given(st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
+def test_any_bytes_parse_or_raise_invalid_message(body: bytes) -> None:
+    with contextlib.suppress(InvalidMessage):
+        parse_message(body)

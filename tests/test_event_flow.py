@@ -1,0 +1,371 @@
+"""The event plumbing against the real PostgreSQL and RabbitMQ: outbox, relays, inbox, retries, DLQ."""
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import aio_pika
+import asyncpg
+import pytest
+
+from services.engagement.people import PersonRegistration
+from services.engagement.registration import register_person
+from services.notifications.app import SPEC as NOTIFICATIONS
+from services.surveys.app import SPEC as SURVEYS
+from shared.bus import Bus
+from shared.consumer import CONSUMED, Consumer, Subscription
+from shared.contracts import Envelope, PersonRegistered
+from shared.db import create_pool
+from shared.migrations import Migration, migrate, plumbing
+from shared.outbox import OutboxRelay, emit
+from shared.runtime import declare_topology
+from shared.settings import Settings
+from tests.support.tcp_proxy import TcpProxy
+from tests.support.waiting import eventually
+
+Start = Callable[[Awaitable[None]], Any]
+QUEUE = "tests.effects"
+
+# No uniqueness on purpose: if an event took effect twice, it would show as two rows.
+EFFECTS = Migration(
+    "0001_effects.sql", "CREATE TABLE effects (event_id uuid NOT NULL, person_id uuid NOT NULL);"
+)
+
+
+@pytest.fixture(scope="session")
+async def flow(run_settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """A schema of the tests' own with the plumbing tables and an ``effects`` table."""
+    schema = "flow_tests"
+    conn = await asyncpg.connect(run_settings.database_url)
+    try:
+        await migrate(conn, schema, [*plumbing(), EFFECTS])
+    finally:
+        await conn.close()
+    pool = await create_pool(run_settings, schema)
+    yield pool
+    await pool.close()
+
+
+def person(name: str = "Ana") -> PersonRegistered:
+    return PersonRegistered(
+        person_id=uuid.uuid4(), display_name=name, consent_to_contact=False, registered_at=datetime.now(UTC)
+    )
+
+
+async def emit_people(pool: asyncpg.Pool, names: list[str]) -> list[uuid.UUID]:
+    events = [person(n) for n in names]
+    async with pool.acquire() as conn, conn.transaction():
+        envelopes = await emit(conn, events, producer="tests")
+    return [e.id for e in envelopes]
+
+
+def recording(calls: list[str] | None = None, fail_names: frozenset[str] = frozenset()) -> Subscription:
+    async def record(event: PersonRegistered, conn: asyncpg.Connection, envelope: Envelope) -> None:
+        if calls is not None:
+            calls.append(event.display_name)
+        if event.display_name in fail_names:
+            raise RuntimeError(f"cannot handle {event.display_name}")
+        await conn.execute(
+            "INSERT INTO effects (event_id, person_id) VALUES ($1, $2)", envelope.id, event.person_id
+        )
+
+    return Subscription(QUEUE, {PersonRegistered: record})
+
+
+async def effects_of(pool: asyncpg.Pool, event_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    rows = await pool.fetch("SELECT event_id FROM effects WHERE event_id = ANY($1::uuid[])", event_ids)
+    return [r["event_id"] for r in rows]
+
+
+async def declare(bus: Bus, subscription: Subscription) -> None:
+    channel = await bus.channel()
+    await bus.declare_consumer_queues(channel, subscription.consumer, subscription.routing_keys)
+    await channel.close()
+
+
+async def parked(bus: Bus, queue: str, expected: int) -> list[aio_pika.abc.AbstractIncomingMessage]:
+    channel = await bus.channel()
+    dlq = await channel.get_queue(bus.queue_names(queue).dlq)
+    found: list[aio_pika.abc.AbstractIncomingMessage] = []
+
+    async def take() -> int:
+        while (message := await dlq.get(fail=False)) is not None:
+            found.append(message)
+        return len(found)
+
+    await eventually(take, lambda n: n >= expected)
+    return found
+
+
+async def test_a_registration_reaches_each_consumer_with_one_effect(
+    settings: Settings, bus: Bus, pools: dict[str, asyncpg.Pool], background: Start
+) -> None:
+    for spec in (SURVEYS, NOTIFICATIONS):
+        await declare_topology(spec, bus)
+    async with pools["engagement"].acquire() as conn:
+        person_id, created = await register_person(
+            conn,
+            PersonRegistration(
+                display_name="Rosa",
+                email=f"rosa-{uuid.uuid4()}@example.org",
+                postal_code="95116",
+                language="es",
+                consent_to_contact=True,
+            ),
+        )
+    assert created
+    background(OutboxRelay(pools["engagement"], bus, "engagement", settings).run())
+    background(Consumer(bus, pools["surveys"], SURVEYS.subscriptions[0], settings).run())
+    background(Consumer(bus, pools["notifications"], NOTIFICATIONS.subscriptions[0], settings).run())
+
+    contact = await eventually(
+        lambda: pools["notifications"].fetchrow(
+            "SELECT * FROM contact_points WHERE person_id = $1", person_id
+        ),
+        lambda row: row is not None,
+    )
+    assert contact is not None
+    assert (contact["display_name"], contact["language"], contact["consent_to_contact"]) == (
+        "Rosa",
+        "es",
+        True,
+    )
+    respondent = await eventually(
+        lambda: pools["surveys"].fetchrow("SELECT * FROM respondents WHERE person_id = $1", person_id),
+        lambda row: row is not None,
+    )
+    assert respondent is not None and respondent["postal_code"] == "95116"
+    event_id = await pools["engagement"].fetchval(
+        "SELECT event_id FROM outbox WHERE payload->'data'->>'person_id' = $1", str(person_id)
+    )
+    for service in ("surveys", "notifications"):
+        assert await pools[service].fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", event_id) == 1
+    # surveys keeps no contact data
+    surveys_columns = await pools["surveys"].fetch(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'surveys'"
+    )
+    assert not {"email", "phone", "display_name"} & {r["column_name"] for r in surveys_columns}
+
+
+async def test_an_event_whose_transaction_rolled_back_is_never_published(
+    settings: Settings, bus: Bus, flow: asyncpg.Pool, background: Start
+) -> None:
+    subscription = recording()
+    await declare(bus, subscription)
+    rolled_back = person("never")
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort):
+        async with flow.acquire() as conn, conn.transaction():
+            await emit(conn, rolled_back, producer="tests")
+            raise Abort
+    committed = await emit_people(flow, ["after"])
+    background(OutboxRelay(flow, bus, "flow_tests", settings).run())
+    background(Consumer(bus, flow, subscription, settings).run())
+
+    await eventually(lambda: effects_of(flow, committed), lambda found: len(found) == 1)
+    assert (
+        await flow.fetchval("SELECT count(*) FROM effects WHERE person_id = $1", rolled_back.person_id) == 0
+    )
+    assert (
+        await flow.fetchval(
+            "SELECT count(*) FROM outbox WHERE payload->'data'->>'person_id' = $1", str(rolled_back.person_id)
+        )
+        == 0
+    )
+
+
+async def test_events_written_while_the_broker_is_unreachable_arrive_once_it_returns(
+    settings: Settings, flow: asyncpg.Pool, background: Start
+) -> None:
+    proxy = TcpProxy("127.0.0.1", 5672)
+    await proxy.start()
+    vhost = settings.rabbitmq_url.rsplit("/", 1)[1]
+    cut_settings = settings.model_copy(
+        update={"rabbitmq_url": f"amqp://guest:guest@127.0.0.1:{proxy.port}/{vhost}?reconnect_interval=0.5"}
+    )
+    bus = Bus(cut_settings, name="through-proxy")
+    await bus.connect()
+    subscription = recording()
+    try:
+        await declare(bus, subscription)
+        background(OutboxRelay(flow, bus, "flow_tests", cut_settings).run())
+        background(Consumer(bus, flow, subscription, cut_settings).run())
+        before = await emit_people(flow, [f"before {i}" for i in range(20)])
+        await eventually(lambda: effects_of(flow, before), lambda found: len(found) == 20)
+
+        await proxy.cut()
+        during = await emit_people(flow, [f"during {i}" for i in range(30)])
+        # Each write committed while the broker was away; nothing could be published.
+        assert (
+            await flow.fetchval("SELECT count(*) FROM outbox WHERE event_id = ANY($1::uuid[])", during) == 30
+        )
+        assert await effects_of(flow, during) == []
+        await proxy.restore()
+
+        found = await eventually(
+            lambda: effects_of(flow, before + during), lambda f: len(f) >= 50, timeout=60
+        )
+        assert sorted(found) == sorted(before + during)  # every event, none twice
+        assert (
+            await flow.fetchval(
+                "SELECT count(*) FROM outbox WHERE event_id = ANY($1::uuid[]) AND published_at IS NULL",
+                during,
+            )
+            == 0
+        )
+    finally:
+        await bus.close()
+        await proxy.cut()
+
+
+async def test_a_consumer_that_dies_before_its_ack_causes_no_second_effect(
+    settings: Settings, bus: Bus, flow: asyncpg.Pool, background: Start
+) -> None:
+    subscription = recording()
+    await declare(bus, subscription)
+
+    class DiesBeforeAck(Consumer):
+        async def _settle(self, d: Any) -> None:
+            raise SystemExit("killed after commit, before ack")
+
+    events = await emit_people(flow, [f"redelivered {i}" for i in range(10)])
+    background(OutboxRelay(flow, bus, "flow_tests", settings).run())
+    doomed_bus = Bus(settings, name="doomed")
+    await doomed_bus.connect()
+    with pytest.raises(SystemExit):
+        await DiesBeforeAck(doomed_bus, flow, subscription, settings).run()
+    await doomed_bus.close()  # its unacknowledged messages go back to the queue
+    committed = await effects_of(flow, events)
+    assert committed  # the doomed consumer did commit effects before it died
+
+    duplicates_before = CONSUMED.labels(QUEUE, "duplicate")._value.get()
+    background(Consumer(bus, flow, subscription, settings).run())
+    await eventually(lambda: effects_of(flow, events), lambda found: len(found) == 10)
+    await eventually(
+        _async(lambda: CONSUMED.labels(QUEUE, "duplicate")._value.get() - duplicates_before),
+        lambda n: n >= len(committed),
+    )
+    assert sorted(await effects_of(flow, events)) == sorted(events)
+
+
+def _async(f: Callable[[], Any]) -> Callable[[], Awaitable[Any]]:
+    async def probe() -> Any:
+        return f()
+
+    return probe
+
+
+async def test_a_handler_that_always_fails_is_retried_then_parked_and_others_still_flow(
+    settings: Settings, bus: Bus, flow: asyncpg.Pool, background: Start
+) -> None:
+    calls: list[str] = []
+    subscription = recording(calls, fail_names=frozenset({"poison"}))
+    await declare(bus, subscription)
+    events = await emit_people(flow, ["a", "poison", "b", "c"])
+    background(OutboxRelay(flow, bus, "flow_tests", settings).run())
+    background(Consumer(bus, flow, subscription, settings).run())
+
+    [message] = await parked(bus, QUEUE, 1)
+    assert calls.count("poison") == 1 + len(settings.retry_delays_ms)
+    assert message.message_id == str(events[1])
+    headers = message.headers
+    assert "RuntimeError: cannot handle poison" in str(headers["x-error"])
+    assert headers["x-attempts"] == 1 + len(settings.retry_delays_ms)
+    assert headers["x-consumer"] == QUEUE
+    assert json.loads(message.body)["data"]["display_name"] == "poison"
+    later = await emit_people(flow, ["after the poison"])
+    found = await eventually(lambda: effects_of(flow, events + later), lambda f: len(f) == 4)
+    assert events[1] not in found
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b"{not json", "not JSON"),
+        (
+            json.dumps(
+                {
+                    "id": str(uuid.uuid4()),
+                    "type": "person.levitated",
+                    "version": 1,
+                    "producer": "x",
+                    "occurred_at": "2026-11-23T00:00:00Z",
+                    "data": {},
+                }
+            ).encode(),
+            "unknown event type",
+        ),
+        (
+            json.dumps(
+                {
+                    "id": str(uuid.uuid4()),
+                    "type": "person.registered",
+                    "version": 1,
+                    "producer": "x",
+                    "occurred_at": "2026-11-23T00:00:00Z",
+                    "data": {"display_name": ""},
+                }
+            ).encode(),
+            "invalid person.registered",
+        ),
+    ],
+)
+async def test_malformed_messages_are_parked_and_the_consumer_keeps_running(
+    settings: Settings, bus: Bus, flow: asyncpg.Pool, background: Start, body: bytes, error: str
+) -> None:
+    subscription = recording()
+    await declare(bus, subscription)
+    await bus.publish("person.registered", body, message_id="malformed")
+    await bus.publish("person.levitated", body, message_id="unbound")  # nobody subscribes: dropped
+    background(Consumer(bus, flow, subscription, settings).run())
+    background(OutboxRelay(flow, bus, "flow_tests", settings).run())
+
+    [message] = await parked(bus, QUEUE, 1)
+    assert error in str(message.headers["x-error"])
+    assert message.headers["x-attempts"] == 0  # never retried: it can never succeed
+    assert message.body == body
+    events = await emit_people(flow, ["still served"])
+    await eventually(lambda: effects_of(flow, events), lambda found: len(found) == 1)
+
+
+async def test_two_relays_at_once_publish_every_event_exactly_once(
+    settings: Settings, bus: Bus, flow: asyncpg.Pool, background: Start
+) -> None:
+    channel = await bus.channel()
+    tap = await channel.declare_queue(
+        f"{settings.bus_prefix}tests.tap", durable=True, arguments={"x-queue-type": "quorum"}
+    )
+    exchange = await channel.get_exchange(bus.exchange_name)
+    await tap.bind(exchange, routing_key="#")
+    ids: list[str] = []
+    for batch in range(8):
+        ids += [str(i) for i in await emit_people(flow, [f"r{batch}-{i}" for i in range(50)])]
+    relay_settings = settings.model_copy(update={"relay_batch": 20})
+    relay_buses = [Bus(settings, name=f"relay {n}") for n in range(2)]
+    for relay_bus in relay_buses:
+        await relay_bus.connect()
+        background(OutboxRelay(flow, relay_bus, "flow_tests", relay_settings).run())
+
+    seen: list[str] = []
+
+    async def drain() -> int:
+        while (message := await tap.get(fail=False, no_ack=True)) is not None:
+            seen.append(str(message.message_id))
+        return len(set(seen) & set(ids))
+
+    await eventually(drain, lambda n: n == len(ids), timeout=60)
+    assert (
+        await flow.fetchval(
+            "SELECT count(*) FROM outbox WHERE event_id = ANY($1::uuid[]) AND published_at IS NULL", ids
+        )
+        == 0
+    )
+    await drain()
+    assert sorted(seen) == sorted(ids)
+    for relay_bus in relay_buses:
+        await relay_bus.close()
