@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool", asyncpg.Pool)
 BUS: web.AppKey[Bus] = web.AppKey("bus", Bus)
 SERVICE: web.AppKey[str] = web.AppKey("service", str)
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 
 REQUESTS = Counter("civic_http_requests_total", "HTTP requests", ["service", "route", "status"])
 LATENCY = Histogram("civic_http_request_seconds", "HTTP request latency", ["service", "route"])
@@ -30,7 +31,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def request_id(request: web.Request) -> str:
-    return str(request["request_id"])
+    return request[REQUEST_ID]
 
 
 @web.middleware
@@ -39,7 +40,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     correlation id, and answer every error on the API as problem+json."""
     offered = request.headers.get("X-Request-Id", "")
     rid = offered if _CLIENT_REQUEST_ID.match(offered) else uuid.uuid4().hex
-    request["request_id"] = rid
+    request[REQUEST_ID] = rid
     token = request_id_var.set(rid)
     route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
     service = request.app[SERVICE]
@@ -69,7 +70,7 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         if wants_problem:
-            return problem(500, "Internal error", detail=f"request id {request['request_id']}")
+            return problem(500, "Internal error", detail=f"request id {request[REQUEST_ID]}")
         raise
 
 

@@ -1,0 +1,169 @@
+"""The HTTP side of a service, served for real on loopback: problems, request ids, ops, pages."""
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import HealthCheck, given, settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from services.engagement.app import SPEC as ENGAGEMENT
+from services.surveys.app import SPEC as SURVEYS
+from shared.bus import Bus
+from shared.runtime import build_app
+from shared.settings import Settings
+
+
+@pytest.fixture
+async def engagement(
+    settings: Settings, pools: dict[str, asyncpg.Pool], bus: Bus
+) -> AsyncIterator[TestClient]:
+    client = TestClient(TestServer(build_app(ENGAGEMENT, settings, pools["engagement"], bus)))
+    await client.start_server()
+    yield client
+    await client.close()
+
+
+async def counts(pool: asyncpg.Pool) -> tuple[int, int]:
+    row = await pool.fetchrow("SELECT (SELECT count(*) FROM people) AS p, (SELECT count(*) FROM outbox) AS o")
+    assert row is not None
+    return row["p"], row["o"]
+
+
+async def test_registering_a_person_writes_the_row_and_its_event_together(
+    engagement: TestClient, pools: dict[str, asyncpg.Pool]
+) -> None:
+    email = f"lucia-{uuid.uuid4().hex[:6]}@example.org"
+    response = await engagement.post(
+        "/api/v1/people",
+        json={"display_name": "Lucía", "email": email, "language": "es", "consent_to_contact": True},
+        headers={"X-Request-Id": "req-from-the-proxy-1"},
+    )
+    assert response.status == 201
+    person_id = (await response.json())["id"]
+    assert response.headers["Location"] == f"/api/v1/people/{person_id}"
+    assert response.headers["X-Request-Id"] == "req-from-the-proxy-1"
+    pool = pools["engagement"]
+    assert await pool.fetchval("SELECT email FROM people WHERE id = $1", uuid.UUID(person_id)) == email
+    envelope = await pool.fetchval(
+        "SELECT payload FROM outbox WHERE payload->'data'->>'person_id' = $1", person_id
+    )
+    assert envelope["type"] == "person.registered"
+    assert envelope["correlation_id"] == "req-from-the-proxy-1"
+    assert envelope["data"]["language"] == "es"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "field"),
+    [
+        (b"{not json", "application/json", 400, None),
+        (b"[]", "application/json", 400, None),
+        (b"display_name=Ana", "application/x-www-form-urlencoded", 415, None),
+        (json.dumps({"display_name": ""}).encode(), "application/json", 422, "display_name"),
+        (json.dumps({"display_name": "Ana", "email": "nope"}).encode(), "application/json", 422, "email"),
+        (
+            json.dumps({"display_name": "Ana", "consent_to_contact": True}).encode(),
+            "application/json",
+            422,
+            "consent_to_contact",
+        ),
+        (json.dumps({"display_name": "Ana", "role": "admin"}).encode(), "application/json", 422, "role"),
+    ],
+)
+async def test_bad_input_is_a_problem_naming_the_field_and_writes_nothing(
+    engagement: TestClient,
+    pools: dict[str, asyncpg.Pool],
+    body: bytes,
+    content_type: str,
+    status: int,
+    field: str | None,
+) -> None:
+    before = await counts(pools["engagement"])
+    response = await engagement.post("/api/v1/people", data=body, headers={"Content-Type": content_type})
+    assert response.status == status
+    assert response.content_type == "application/problem+json"
+    problem = await response.json()
+    assert problem["status"] == status and problem["title"]
+    if field:
+        assert field in [e["field"] for e in problem["errors"]]
+    assert await counts(pools["engagement"]) == before
+
+
+async def test_an_e_mail_address_registers_once(
+    engagement: TestClient, pools: dict[str, asyncpg.Pool]
+) -> None:
+    body = {"display_name": "Ana", "email": f"ana-{uuid.uuid4().hex[:6]}@example.org"}
+    assert (await engagement.post("/api/v1/people", json=body)).status == 201
+    before = await counts(pools["engagement"])
+    response = await engagement.post("/api/v1/people", json={**body, "display_name": "Ana again"})
+    assert response.status == 409
+    assert (await response.json())["errors"][0]["field"] == "email"
+    assert await counts(pools["engagement"]) == before
+
+
+@hypothesis_settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.dictionaries(
+        st.sampled_from(["display_name", "email", "phone", "language", "postal_code", "consent_to_contact"]),
+        st.one_of(
+            st.none(), st.booleans(), st.integers(), st.text(max_size=30), st.lists(st.integers(), max_size=2)
+        ),
+    )
+)
+async def test_any_json_object_gets_an_answer_never_a_crash(
+    engagement: TestClient, body: dict[str, object]
+) -> None:
+    response = await engagement.post("/api/v1/people", json=body)
+    assert response.status in (201, 409, 422)
+    if response.status != 201:
+        assert response.content_type == "application/problem+json"
+
+
+async def test_unknown_api_paths_are_problems(engagement: TestClient) -> None:
+    response = await engagement.get("/api/v1/nothing-here")
+    assert response.status == 404
+    assert response.content_type == "application/problem+json"
+
+
+async def test_operations_endpoints(engagement: TestClient) -> None:
+    assert (await (await engagement.get("/healthz")).json())["status"] == "ok"
+    ready = await engagement.get("/readyz")
+    assert ready.status == 200
+    assert (await ready.json())["checks"] == {"postgresql": "ok", "rabbitmq": "ok"}
+    await engagement.get("/")
+    metrics = await (await engagement.get("/metrics")).text()
+    assert 'civic_http_requests_total{route="/",service="engagement",status="200"}' in metrics
+
+
+async def test_readiness_fails_when_the_broker_is_gone(
+    settings: Settings, pools: dict[str, asyncpg.Pool]
+) -> None:
+    bus = Bus(settings)
+    await bus.connect()
+    client = TestClient(TestServer(build_app(SURVEYS, settings, pools["surveys"], bus)))
+    await client.start_server()
+    try:
+        await bus.close()
+        response = await client.get("/readyz")
+        assert response.status == 503
+        assert (await response.json())["checks"]["rabbitmq"] == "unavailable"
+    finally:
+        await client.close()
+
+
+async def test_pages_speak_english_and_spanish(engagement: TestClient) -> None:
+    home = await (await engagement.get("/")).text()
+    assert '<html lang="en">' in home
+    for link in ('href="/engagement/"', 'href="/surveys/"', 'href="/notifications/"'):
+        assert link in home
+    spanish = await engagement.get("/engagement/?lang=es")
+    text = await spanish.text()
+    assert '<html lang="es">' in text and "Personas registradas" in text
+    assert spanish.cookies["lang"].value == "es"
+    negotiated = await (await engagement.get("/", headers={"Accept-Language": "es-MX,es;q=0.9"})).text()
+    assert "Plataforma de participación cívica" in negotiated

@@ -1,0 +1,134 @@
+"""The platform as `make run` starts it: one address through nginx, every service ready, demo
+data loaded once, and SIGINT (Ctrl-C) stopping every process it started."""
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+import psutil
+import pytest
+
+from deploy.stack import prepare
+from shared.db import drop_database
+from shared.settings import Settings
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def platform_settings(run_settings: Settings, tmp_path: Path) -> AsyncIterator[Settings]:
+    settings = run_settings.model_copy(
+        update={
+            "database_url": f"postgresql://postgres@127.0.0.1:5432/civic_e2e_{uuid.uuid4().hex[:8]}",
+            "bus_prefix": f"e2e{uuid.uuid4().hex[:6]}.",
+            **{
+                f"{name}_port": free_port()
+                for name in ("proxy", "engagement", "surveys", "notifications", "smtp")
+            },
+        }
+    )
+    yield settings
+    await drop_database(settings.database_url)
+
+
+def environment(settings: Settings, run_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
+    for name, value in settings.model_dump().items():
+        env[f"CIVIC_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    env["CIVIC_RETRY_DELAYS_MS"] = str(settings.retry_delays_ms)
+    env["CIVIC_RUN_DIR"] = str(run_dir)
+    return env
+
+
+async def read_until(
+    stream: asyncio.StreamReader, pattern: str, seen: list[str], timeout: float = 120
+) -> str:
+    async with asyncio.timeout(timeout):
+        while line := (await stream.readline()).decode():
+            seen.append(line)
+            if re.search(pattern, line):
+                return line
+    raise AssertionError(f"launcher ended before printing {pattern!r}:\n{''.join(seen)}")
+
+
+async def test_make_run_serves_one_address_and_stops_cleanly(
+    platform_settings: Settings, tmp_path: Path
+) -> None:
+    launcher = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "deploy.run",
+        env=environment(platform_settings, tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert launcher.stdout is not None
+    output: list[str] = []
+    try:
+        started = await read_until(launcher.stdout, r"^started: ", output)
+        children = [int(pid) for pid in re.findall(r"pid (\d+)", started)]
+        assert len(children) == 5  # smtp sink, three services, nginx
+        address_line = await read_until(launcher.stdout, r"Open http://", output)
+        address = address_line.split("Open ", 1)[1].strip()
+        assert address == f"http://127.0.0.1:{platform_settings.proxy_port}/"
+
+        async with aiohttp.ClientSession(address) as http:
+            home = await (await http.get("/")).text()
+            for service in ("engagement", "surveys", "notifications"):
+                assert f'href="/{service}/"' in home
+                ready = await http.get(f"/{service}/readyz")
+                assert ready.status == 200, await ready.text()
+                page = await http.get(f"/{service}/")
+                assert page.status == 200
+            created = await http.post(
+                "/api/v1/people",
+                json={
+                    "display_name": "Through the proxy",
+                    "email": "proxy@example.org",
+                    "consent_to_contact": True,
+                },
+            )
+            assert created.status == 201
+            assert created.headers["X-Request-Id"]  # nginx's request id reached the service and came back
+
+        # 5 demo people and the one above, announced through the bus to the other services.
+        notifications = await asyncpg.connect(platform_settings.database_url)
+        try:
+            await eventually(
+                lambda: notifications.fetchval("SELECT count(*) FROM notifications.contact_points"),
+                lambda n: n == 6,
+                timeout=60,
+            )
+            assert await notifications.fetchval("SELECT count(*) FROM surveys.respondents") == 6
+        finally:
+            await notifications.close()
+        # Loading the demo data again (a second `make run`) changes nothing.
+        assert (await prepare(platform_settings))["demo_people"] == 0
+    finally:
+        if launcher.returncode is None:
+            launcher.send_signal(signal.SIGINT)
+        rest = await asyncio.wait_for(launcher.stdout.read(), timeout=60)
+        output.append(rest.decode())
+        await launcher.wait()
+    assert launcher.returncode == 0, "".join(output)
+    assert "stopped everything" in output[-1]
+    leftovers = [
+        pid for pid in children if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"
+    ]
+    assert leftovers == [], f"still running after Ctrl-C: {leftovers}"
