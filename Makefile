@@ -8,6 +8,7 @@ run: setup
 	$(PY) -m deploy.run
 
 test: setup lint types
+	@scripts/ensure-infra.sh --browser
 	$(VENV)/bin/pytest -q
 
 setup: $(VENV)/.installed infra

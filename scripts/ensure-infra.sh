@@ -46,4 +46,8 @@ if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
   # Debian starts a default site on port 80 after installing; we run our own instance instead.
   if [ -f /run/nginx.pid ]; then /usr/sbin/nginx -s quit 2>/dev/null || true; fi
 fi
+# Chromium, for the browser tests (`make test` asks for it; `make run` does not need it)
+if [ "${1:-}" = "--browser" ] && [ ! -x /usr/lib/chromium/chromium ]; then
+  apt_install chromium
+fi
 exit 0
