@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from hypothesis import HealthCheck, given, settings as hypothesis_settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from services.engagement.app import SPEC as ENGAGEMENT
