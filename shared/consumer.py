@@ -130,6 +130,19 @@ class Consumer:
                 )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+            except Exception as exc:
+                # The batch failed as a whole (a deferred constraint at commit, say): apply each
+                # message alone, so only the one at fault is retried or parked.
+                if len(deliveries) == 1:
+                    deliveries[0].outcome, deliveries[0].error = "failed", exc
+                    deliveries[0].traceback = traceback.format_exc(limit=5)
+                    return
+                log.warning(
+                    "%s: batch failed (%s); applying its messages one by one", self.subscription.consumer, exc
+                )
+                for delivery in deliveries:
+                    await self._apply_until_committed([delivery])
+                return
 
     async def _apply(self, deliveries: list[_Delivery]) -> None:
         consumer = self.subscription.consumer

@@ -29,6 +29,12 @@ Start = Callable[[Awaitable[None]], Any]
 QUEUE = "tests.effects"
 
 # No uniqueness on purpose: if an event took effect twice, it would show as two rows.
+# Checked only at commit, so a handler breaking it fails its whole batch, not its savepoint.
+DEFERRED = Migration(
+    "0002_deferred.sql",
+    """CREATE TABLE deferred_once (person_id uuid,
+           CONSTRAINT deferred_once_unique UNIQUE (person_id) DEFERRABLE INITIALLY DEFERRED);""",
+)
 EFFECTS = Migration(
     "0001_effects.sql", "CREATE TABLE effects (event_id uuid NOT NULL, person_id uuid NOT NULL);"
 )
@@ -40,7 +46,7 @@ async def flow(run_settings: Settings) -> AsyncIterator[asyncpg.Pool]:
     schema = "flow_tests"
     conn = await asyncpg.connect(run_settings.database_url)
     try:
-        await migrate(conn, schema, [*plumbing(), EFFECTS])
+        await migrate(conn, schema, [*plumbing(), EFFECTS, DEFERRED])
     finally:
         await conn.close()
     pool = await create_pool(run_settings, schema)
@@ -67,6 +73,9 @@ def recording(calls: list[str] | None = None, fail_names: frozenset[str] = froze
             calls.append(event.display_name)
         if event.display_name in fail_names:
             raise RuntimeError(f"cannot handle {event.display_name}")
+        if event.display_name == "breaks at commit":
+            for _ in range(2):
+                await conn.execute("INSERT INTO deferred_once VALUES ($1)", event.person_id)
         await conn.execute(
             "INSERT INTO effects (event_id, person_id) VALUES ($1, $2)", envelope.id, event.person_id
         )
@@ -369,3 +378,19 @@ async def test_two_relays_at_once_publish_every_event_exactly_once(
     assert sorted(seen) == sorted(ids)
     for relay_bus in relay_buses:
         await relay_bus.close()
+
+
+async def test_a_message_that_fails_its_batch_at_commit_is_parked_alone(
+    settings: Settings, bus: Bus, flow: asyncpg.Pool, background: Start
+) -> None:
+    subscription = recording()
+    await declare(bus, subscription)
+    events = await emit_people(flow, ["first", "breaks at commit", "third"])
+    background(OutboxRelay(flow, bus, "flow_tests", settings).run())
+    background(Consumer(bus, flow, subscription, settings).run())
+
+    [message] = await parked(bus, QUEUE, 1)
+    assert message.message_id == str(events[1])
+    assert "deferred_once_unique" in str(message.headers["x-error"])
+    found = await eventually(lambda: effects_of(flow, events), lambda f: len(f) == 2)
+    assert sorted(found) == sorted([events[0], events[2]])
