@@ -20,6 +20,7 @@ from shared.contracts import Envelope, PersonRegistered
 from shared.db import create_pool
 from shared.migrations import Migration, migrate, plumbing
 from shared.outbox import OutboxRelay, emit
+from shared.parked import list_parked, replay_parked
 from shared.runtime import declare_topology
 from shared.settings import Settings
 from tests.support.tcp_proxy import TcpProxy
@@ -394,3 +395,36 @@ async def test_a_message_that_fails_its_batch_at_commit_is_parked_alone(
     assert "deferred_once_unique" in str(message.headers["x-error"])
     found = await eventually(lambda: effects_of(flow, events), lambda f: len(f) == 2)
     assert sorted(found) == sorted([events[0], events[2]])
+
+
+async def test_parked_messages_can_be_read_and_replayed_once_the_cause_is_fixed(
+    settings: Settings, bus: Bus, flow: asyncpg.Pool, background: Start
+) -> None:
+    broken = {"fixed later"}
+    calls: list[str] = []
+
+    async def record(event: PersonRegistered, conn: asyncpg.Connection, envelope: Envelope) -> None:
+        calls.append(event.display_name)
+        if event.display_name in broken:
+            raise RuntimeError("the handler has a bug")
+        await conn.execute(
+            "INSERT INTO effects (event_id, person_id) VALUES ($1, $2)", envelope.id, event.person_id
+        )
+
+    subscription = Subscription(QUEUE, {PersonRegistered: record})
+    await declare(bus, subscription)
+    events = await emit_people(flow, ["fixed later", "fine"])
+    background(OutboxRelay(flow, bus, "flow_tests", settings).run())
+    background(Consumer(bus, flow, subscription, settings).run())
+    await eventually(lambda: effects_of(flow, events), lambda f: len(f) == 1)
+
+    listed = await eventually(lambda: list_parked(bus, QUEUE), lambda parked: len(parked) == 1)
+    assert listed[0].message_id == str(events[0])
+    assert "the handler has a bug" in listed[0].error
+    assert listed[0].attempts == 1 + len(settings.retry_delays_ms)
+    assert len(await list_parked(bus, QUEUE)) == 1  # reading does not remove
+
+    broken.clear()  # the fix is deployed
+    assert await replay_parked(bus, QUEUE) == 1
+    await eventually(lambda: effects_of(flow, events), lambda f: len(f) == 2)
+    assert await list_parked(bus, QUEUE) == []

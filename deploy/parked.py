@@ -1,0 +1,66 @@
+"""Parked (dead-lettered) messages, for the operator on call.
+
+python -m deploy.parked list                 # every consumer's DLQ, with errors
+python -m deploy.parked replay QUEUE [ID ...] # put them back once the cause is fixed
+"""
+
+import argparse
+import asyncio
+import sys
+
+from deploy.stack import SERVICES
+from shared.bus import Bus
+from shared.parked import list_parked, replay_parked
+from shared.settings import get_settings
+
+QUEUES = [sub.consumer for spec in SERVICES for sub in spec.subscriptions]
+
+
+async def _list(bus: Bus, as_json: bool) -> int:
+    total = 0
+    for queue in QUEUES:
+        parked = await list_parked(bus, queue)
+        total += len(parked)
+        if not as_json:
+            print(f"{queue}.dlq: {len(parked)} parked")
+        for message in parked:
+            if as_json:
+                print(message.as_json())
+            else:
+                print(
+                    f"  {message.message_id} {message.event_type} attempts={message.attempts} "
+                    f"parked_at={message.parked_at}\n    {message.error}"
+                )
+    return total
+
+
+async def _main(args: argparse.Namespace) -> int:
+    bus = Bus(get_settings(), name="parked-cli")
+    await bus.connect()
+    try:
+        if args.command == "list":
+            await _list(bus, args.json)
+            return 0
+        if args.queue not in QUEUES:
+            print(f"unknown queue {args.queue!r}; one of: {', '.join(QUEUES)}", file=sys.stderr)
+            return 2
+        replayed = await replay_parked(bus, args.queue, set(args.ids) or None)
+        print(f"replayed {replayed} message(s) to {args.queue}")
+        return 0
+    finally:
+        await bus.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m deploy.parked", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    listing = sub.add_parser("list", help="show parked messages and their errors")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    replay = sub.add_parser("replay", help="move parked messages back to their queue")
+    replay.add_argument("queue", help=f"one of {', '.join(QUEUES)}")
+    replay.add_argument("ids", nargs="*", help="only these message ids (default: all)")
+    sys.exit(asyncio.run(_main(parser.parse_args())))
+
+
+if __name__ == "__main__":
+    main()
