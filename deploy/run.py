@@ -22,16 +22,24 @@ from shared.settings import Settings, get_settings
 RUN_DIR = Path(os.environ.get("CIVIC_RUN_DIR", ".run")).resolve()
 
 
+# A child that crashes is started again, unless it keeps crashing: then everything stops.
+MAX_RESTARTS = 5
+RESTART_WINDOW_S = 60.0
+
+
 class Launcher:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.argv: dict[str, list[str]] = {}
+        self.restarts: dict[str, list[float]] = {}
         self.stopping = False
 
     def start(self, name: str, argv: list[str]) -> None:
         log = (RUN_DIR / "logs" / f"{name}.log").open("ab")
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.children.append((name, proc))
+        self.argv[name] = argv
 
     def start_all(self) -> None:
         (RUN_DIR / "logs").mkdir(parents=True, exist_ok=True)
@@ -85,9 +93,23 @@ class Launcher:
         return f"http://{self.settings.host}:{self.settings.proxy_port}/"
 
     def check_children(self) -> None:
-        for name, proc in self.children:
-            if proc.poll() is not None and not self.stopping:
-                raise SystemExit(f"{name} exited with {proc.returncode}; see {RUN_DIR}/logs/{name}.log")
+        for name, proc in list(self.children):
+            if proc.poll() is None or self.stopping:
+                continue
+            now = time.monotonic()
+            recent = [t for t in self.restarts.get(name, []) if now - t < RESTART_WINDOW_S]
+            if len(recent) >= MAX_RESTARTS:
+                raise SystemExit(
+                    f"{name} exited {MAX_RESTARTS} times within {RESTART_WINDOW_S:.0f}s "
+                    f"(last code {proc.returncode}); see {RUN_DIR}/logs/{name}.log"
+                )
+            self.restarts[name] = [*recent, now]
+            self.children.remove((name, proc))
+            self.start(name, self.argv[name])
+            print(
+                f"{name} exited with {proc.returncode}; started again (pid {self.children[-1][1].pid})",
+                flush=True,
+            )
 
     def stop(self) -> None:
         self.stopping = True

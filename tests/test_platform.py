@@ -83,7 +83,7 @@ async def test_make_run_serves_one_address_and_stops_cleanly(
     try:
         started = await read_until(launcher.stdout, r"^started: ", output)
         children = [int(pid) for pid in re.findall(r"pid (\d+)", started)]
-        assert len(children) == 5  # smtp sink, three services, nginx
+        assert len(children) == 5  # smtp sink, engagement, surveys, notifications, nginx
         address_line = await read_until(launcher.stdout, r"Open http://", output)
         address = address_line.split("Open ", 1)[1].strip()
         assert address == f"http://127.0.0.1:{platform_settings.proxy_port}/"
@@ -106,6 +106,21 @@ async def test_make_run_serves_one_address_and_stops_cleanly(
             )
             assert created.status == 201
             assert created.headers["X-Request-Id"]  # nginx's request id reached the service and came back
+
+        # A service that dies is started again by the launcher, and the platform carries on.
+        surveys_pid = children[2]
+        os.kill(surveys_pid, signal.SIGKILL)
+        restarted = await read_until(launcher.stdout, r"^surveys exited", output)
+        children.append(int(re.findall(r"pid (\d+)", restarted)[0]))
+        async with aiohttp.ClientSession(address) as http:
+
+            async def surveys_ready() -> int:
+                try:
+                    return (await http.get("/surveys/readyz")).status
+                except aiohttp.ClientError:
+                    return 0
+
+            await eventually(surveys_ready, lambda status: status == 200, timeout=60)
 
         # 5 demo people and the one above, announced through the bus to the other services.
         notifications = await asyncpg.connect(platform_settings.database_url)
