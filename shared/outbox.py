@@ -4,11 +4,12 @@ any number of relays, each claiming unsent rows with FOR UPDATE SKIP LOCKED."""
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from uuid import UUID
 
 import asyncpg
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from shared.bus import Bus
 from shared.contracts import Envelope, Event
@@ -19,6 +20,9 @@ log = logging.getLogger(__name__)
 
 RELAYED = Counter("civic_outbox_published_total", "Outbox events published", ["schema"])
 RELAY_ERRORS = Counter("civic_outbox_relay_errors_total", "Relay rounds that failed", ["schema"])
+BACKLOG = Gauge("civic_outbox_backlog", "Events written but not yet published", ["schema"])
+BACKLOG_AGE = Gauge("civic_outbox_backlog_age_seconds", "Age of the oldest unpublished event", ["schema"])
+BACKLOG_EVERY_S = 5.0
 
 
 async def emit(
@@ -79,13 +83,27 @@ class OutboxRelay:
         RELAYED.labels(self.schema).inc(len(rows))
         return len(rows)
 
+    async def measure_backlog(self) -> None:
+        row = await self.pool.fetchrow(
+            """SELECT count(*) AS events,
+                      coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0) AS age
+               FROM outbox WHERE published_at IS NULL"""
+        )
+        assert row is not None
+        BACKLOG.labels(self.schema).set(row["events"])
+        BACKLOG_AGE.labels(self.schema).set(float(row["age"]))
+
     async def run(self) -> None:
         listener = asyncio.create_task(self._listen())
         backoff = 0.1
+        measured_at = 0.0
         try:
             while True:
                 self._wake.clear()
                 try:
+                    if time.monotonic() - measured_at > BACKLOG_EVERY_S:
+                        await self.measure_backlog()
+                        measured_at = time.monotonic()
                     published = await self.publish_batch()
                     backoff = 0.1
                 except Exception as exc:

@@ -19,7 +19,7 @@ from shared.consumer import CONSUMED, Consumer, Subscription
 from shared.contracts import Envelope, PersonRegistered
 from shared.db import create_pool
 from shared.migrations import Migration, migrate, plumbing
-from shared.outbox import OutboxRelay, emit
+from shared.outbox import BACKLOG, OutboxRelay, emit
 from shared.parked import list_parked, replay_parked
 from shared.runtime import declare_topology
 from shared.settings import Settings
@@ -210,6 +210,9 @@ async def test_events_written_while_the_broker_is_unreachable_arrive_once_it_ret
 
         await proxy.cut()
         during = await emit_people(flow, [f"during {i}" for i in range(30)])
+        relay = OutboxRelay(flow, bus, "flow_tests", cut_settings)
+        await relay.measure_backlog()
+        assert BACKLOG.labels("flow_tests")._value.get() >= 30  # what the operator sees meanwhile
         # Each write committed while the broker was away; nothing could be published.
         assert (
             await flow.fetchval("SELECT count(*) FROM outbox WHERE event_id = ANY($1::uuid[])", during) == 30
