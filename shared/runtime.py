@@ -27,6 +27,7 @@ from shared.http import BUS, POOL, SERVICE, add_operations_routes, request_conte
 from shared.i18n import gettext_, language_middleware, language_var, ngettext_
 from shared.logs import configure_logging
 from shared.migrations import discover, migrate
+from shared.openapi import Operation, openapi_document
 from shared.outbox import OutboxRelay
 from shared.settings import Settings, get_settings
 
@@ -45,6 +46,7 @@ class ServiceSpec:
     # Paths the reverse proxy sends here ("= /" is an exact match, others are prefixes).
     public_paths: tuple[str, ...]
     subscriptions: tuple[Subscription, ...] = field(default=())
+    operations: tuple[Operation, ...] = field(default=())
 
     @property
     def migrations(self) -> Path:
@@ -68,6 +70,12 @@ def build_app(spec: ServiceSpec, settings: Settings, pool: asyncpg.Pool, bus: Bu
     )
     env.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
     add_operations_routes(app)
+    document = openapi_document(spec.name, spec.operations)
+
+    async def openapi(request: web.Request) -> web.Response:
+        return web.json_response(document)
+
+    app.router.add_get(f"/{spec.name}/openapi.json", openapi)
     spec.add_routes(app)
     return app
 

@@ -12,6 +12,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from services.engagement.app import SPEC as ENGAGEMENT
+from services.engagement.people import PersonRegistration
 from services.surveys.app import SPEC as SURVEYS
 from shared.bus import Bus
 from shared.runtime import build_app
@@ -168,3 +169,23 @@ async def test_pages_speak_english_and_spanish(engagement: TestClient) -> None:
     assert spanish.cookies["lang"].value == "es"
     negotiated = await (await engagement.get("/", headers={"Accept-Language": "es-MX,es;q=0.9"})).text()
     assert "Plataforma de participación cívica" in negotiated
+
+
+async def test_the_openapi_document_describes_the_api_from_the_same_models(engagement: TestClient) -> None:
+    document = await (await engagement.get("/engagement/openapi.json")).json()
+    assert document["openapi"] == "3.1.0"
+    operation = document["paths"]["/api/v1/people"]["post"]
+    request_ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    request_schema = document["components"]["schemas"][request_ref.rsplit("/", 1)[1]]
+    assert set(request_schema["properties"]) == set(PersonRegistration.model_fields)
+    assert set(operation["responses"]) == {"201", "400", "409", "415", "422"}
+
+    def refs(node: object) -> list[str]:
+        if isinstance(node, dict):
+            return [v for k, v in node.items() if k == "$ref"] + [r for v in node.values() for r in refs(v)]
+        if isinstance(node, list):
+            return [r for v in node for r in refs(v)]
+        return []
+
+    for ref in refs(document):  # every reference resolves
+        assert ref.rsplit("/", 1)[1] in document["components"]["schemas"]

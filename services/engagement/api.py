@@ -4,10 +4,11 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from services.engagement import store
-from services.engagement.people import PersonRegistration
+from services.engagement.people import PersonCreated, PersonRegistration
 from services.engagement.registration import EmailTaken, register_person
 from shared.http import POOL, request_id
 from shared.i18n import gettext_ as _
+from shared.openapi import Operation
 from shared.problems import Problem, parse_json
 
 
@@ -24,7 +25,9 @@ async def post_person(request: web.Request) -> web.Response:
                 errors=[{"field": "email", "message": "is already registered"}],
             ) from exc
     return web.json_response(
-        {"id": str(person_id)}, status=201, headers={"Location": f"/api/v1/people/{person_id}"}
+        PersonCreated(id=person_id).model_dump(mode="json"),
+        status=201,
+        headers={"Location": f"/api/v1/people/{person_id}"},
     )
 
 
@@ -47,6 +50,19 @@ async def engagement_page(request: web.Request) -> dict[str, object]:
             (_("Of them demo data"), counts["demo"]),
         ],
     }
+
+
+OPERATIONS = (
+    Operation(
+        "POST",
+        "/api/v1/people",
+        "Register a person (resident, member or organizer)",
+        request=PersonRegistration,
+        response=PersonCreated,
+        status=201,
+        problems=(400, 409, 415, 422),
+    ),
+)
 
 
 def add_routes(app: web.Application) -> None:

@@ -10,4 +10,5 @@ SPEC = ServiceSpec(
     directory=Path(__file__).parent,
     add_routes=api.add_routes,
     public_paths=("= /", "/engagement/", "/api/v1/people"),
+    operations=api.OPERATIONS,
 )

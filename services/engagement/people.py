@@ -1,6 +1,7 @@
 """Rules for registering a person. No I/O: tested fast and alone."""
 
 import re
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -66,3 +67,7 @@ class PersonRegistration(BaseModel):
         if value and not (info.data.get("email") or info.data.get("phone")):
             raise ValueError("needs an e-mail address or a phone number to contact")
         return value
+
+
+class PersonCreated(BaseModel):
+    id: UUID

@@ -1,6 +1,5 @@
 """Notifications' event handlers."""
 
-
 from shared.consumer import Subscription
 from shared.contracts import Envelope, PersonRegistered
 from shared.db import DbConnection

@@ -1,6 +1,5 @@
 """Surveys' event handlers: plain functions of (event, connection, envelope)."""
 
-
 from shared.consumer import Subscription
 from shared.contracts import Envelope, PersonRegistered
 from shared.db import DbConnection

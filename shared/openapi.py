@@ -1,0 +1,71 @@
+"""An OpenAPI 3.1 document per service, generated from the pydantic models its handlers use."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    summary: str
+    request: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    problems: tuple[int, ...] = ()
+
+
+def openapi_document(service: str, operations: tuple[Operation, ...]) -> dict[str, Any]:
+    schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
+
+    def ref(model: type[BaseModel]) -> dict[str, str]:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    paths: dict[str, dict[str, Any]] = {}
+    for op in operations:
+        success: dict[str, Any] = {"description": op.summary}
+        if op.response is not None:
+            success["content"] = {"application/json": {"schema": ref(op.response)}}
+        responses: dict[str, Any] = {str(op.status): success}
+        for status in op.problems:
+            responses[str(status)] = {
+                "description": "problem",
+                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            }
+        operation: dict[str, Any] = {"summary": op.summary, "responses": responses}
+        if op.request is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": ref(op.request)}},
+            }
+        paths.setdefault(op.path, {})[op.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": f"Civic engagement platform: {service}", "version": "1"},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
