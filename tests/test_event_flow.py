@@ -431,3 +431,31 @@ async def test_parked_messages_can_be_read_and_replayed_once_the_cause_is_fixed(
     assert await replay_parked(bus, QUEUE) == 1
     await eventually(lambda: effects_of(flow, events), lambda f: len(f) == 2)
     assert await list_parked(bus, QUEUE) == []
+
+
+async def test_the_relay_is_woken_by_notify_and_also_finds_rows_by_polling(
+    settings: Settings, bus: Bus, flow: asyncpg.Pool, background: Start
+) -> None:
+    subscription = recording()
+    await declare(bus, subscription)
+    background(Consumer(bus, flow, subscription, settings).run())
+
+    # Polling once an hour: only the NOTIFY sent at commit can make this prompt.
+    sleepy = OutboxRelay(flow, bus, "flow_tests", settings.model_copy(update={"relay_poll_s": 3600}))
+    background(sleepy.run())
+    await eventually(
+        lambda: flow.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"), lambda n: n == 0
+    )
+    notified = await emit_people(flow, ["woken by notify"])
+    await eventually(lambda: effects_of(flow, notified), lambda f: len(f) == 1, timeout=20)
+
+    # A row written without any NOTIFY (a hint lost) is still found by a polling relay.
+    unannounced = Envelope.wrap(person("found by polling"), producer="tests")
+    await flow.execute(
+        "INSERT INTO outbox (event_id, routing_key, payload) VALUES ($1, $2, $3::text::jsonb)",
+        unannounced.id,
+        unannounced.type,
+        unannounced.model_dump_json(),
+    )
+    background(OutboxRelay(flow, bus, "flow_tests", settings).run())
+    await eventually(lambda: effects_of(flow, [unannounced.id]), lambda f: len(f) == 1, timeout=20)
