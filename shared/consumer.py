@@ -2,9 +2,8 @@
 delay, park what cannot be handled in the queue's DLQ with its error.
 
 Messages are handled in batches, one transaction per batch, so a burst costs one commit instead
-of one per event. The batch is first applied in one go (one inbox INSERT, then the handlers);
-if a handler fails, that attempt is rolled back and the batch applied again with a savepoint
-per message, so a failing message rolls back alone.
+of one per event. When a batch fails, its other messages are applied one by one, so a failing
+message fails alone.
 """
 
 import asyncio
@@ -68,7 +67,12 @@ class _Delivery:
 
 
 class _HandlerFailed(Exception):
-    """A handler raised while the batch was applied at once; the attempt is rolled back."""
+    """A handler raised: its batch's transaction is rolled back."""
+
+    def __init__(self, delivery: _Delivery, traceback: str) -> None:
+        super().__init__()
+        self.delivery = delivery
+        self.traceback = traceback
 
 
 class Consumer:
@@ -80,7 +84,7 @@ class Consumer:
         self.batch_size = settings.consumer_batch
         self.names: QueueNames = bus.queue_names(subscription.consumer)
         self._incoming: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
-        # Channels on which this consumer left a message unacknowledged (see _settle_batch).
+        # Channels on which this consumer left a message unacknowledged (see _settle).
         self._holding_unacked: weakref.WeakSet[Any] = weakref.WeakSet()
 
     async def run(self) -> None:
@@ -106,7 +110,7 @@ class Consumer:
         valid = [d for d in deliveries if not d.permanent]
         if valid:
             await self._apply_until_committed(valid)
-        await self._settle_batch(deliveries)
+        await self._settle(deliveries)
 
     def _parse(self, message: AbstractIncomingMessage) -> _Delivery:
         delivery = _Delivery(message)
@@ -127,7 +131,7 @@ class Consumer:
         backoff = 0.1
         while True:
             try:
-                await self._apply(deliveries)
+                await self._apply_at_once(deliveries)
                 return
             except CONNECTION_ERRORS as exc:
                 log.warning(
@@ -139,31 +143,25 @@ class Consumer:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
             except Exception as exc:
-                # The batch failed as a whole (a deferred constraint at commit, say): apply each
-                # message alone, so only the one at fault is retried or parked.
-                if len(deliveries) == 1:
-                    deliveries[0].outcome, deliveries[0].error = "failed", exc
-                    deliveries[0].traceback = traceback.format_exc(limit=5)
-                    return
-                log.warning(
-                    "%s: batch failed (%s); applying its messages one by one", self.subscription.consumer, exc
-                )
+                # A handler raised or the commit failed (a deferred constraint, say), and the
+                # whole batch rolled back. The others are applied one by one, so only the message
+                # at fault fails, and a failing handler still runs once per delivery.
+                if isinstance(exc, _HandlerFailed):
+                    culprit, error, trace = exc.delivery, exc.__cause__, exc.traceback
+                elif len(deliveries) == 1:
+                    culprit, error, trace = deliveries[0], exc, traceback.format_exc(limit=5)
+                else:
+                    culprit, error, trace = None, None, ""
+                if culprit is not None:
+                    culprit.outcome, culprit.error, culprit.traceback = "failed", error, trace
                 for delivery in deliveries:
-                    await self._apply_until_committed([delivery])
+                    if delivery is not culprit:
+                        await self._apply_until_committed([delivery])
                 return
 
-    async def _apply(self, deliveries: list[_Delivery]) -> None:
-        # Savepoints cost two round trips per message and the inbox rows one more: profiled, they
-        # were most of a consumer's time. Every message in a burst succeeds, so pay for them only
-        # when a handler has failed.
-        try:
-            await self._apply_at_once(deliveries)
-        except _HandlerFailed:
-            await self._apply_one_by_one(deliveries)
-
     async def _apply_at_once(self, deliveries: list[_Delivery]) -> None:
-        """Inbox rows for the whole batch in one statement, then the handlers of the events seen
-        for the first time, all in one transaction without savepoints."""
+        """The inbox rows of the whole batch in one statement, then the handlers of the events
+        seen for the first time."""
         async with self.pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 """INSERT INTO inbox (consumer, event_id, event_type)
@@ -173,51 +171,28 @@ class Consumer:
                 [d.envelope.id for d in deliveries if d.envelope is not None],
                 [d.envelope.type for d in deliveries if d.envelope is not None],
             )
-            # An id twice in one batch (the relay re-published it) is inserted once: its first
-            # delivery is handled, the second is a duplicate, as with one INSERT per message.
+            # An id twice in one batch (a relay re-published it) is inserted once: its first
+            # delivery is handled and the second is a duplicate, as with one INSERT per message.
             fresh = {r["event_id"] for r in rows}
             for d in deliveries:
                 assert d.envelope is not None and d.event is not None
-                if d.envelope.id in fresh:
-                    fresh.discard(d.envelope.id)
-                    try:
-                        await self.subscription.handler_for(d.event)(d.event, conn, d.envelope)
-                    except CONNECTION_ERRORS:
-                        raise
-                    except Exception as exc:
-                        raise _HandlerFailed from exc
-                    d.outcome, d.error = "handled", None
-                else:
+                if d.envelope.id not in fresh:
                     d.outcome, d.error = "duplicate", None
-
-    async def _apply_one_by_one(self, deliveries: list[_Delivery]) -> None:
-        consumer = self.subscription.consumer
-        async with self.pool.acquire() as conn, conn.transaction():
-            for d in deliveries:
-                assert d.envelope is not None and d.event is not None
+                    continue
+                fresh.discard(d.envelope.id)
                 try:
-                    async with conn.transaction():
-                        first_time = await conn.fetchval(
-                            """INSERT INTO inbox (consumer, event_id, event_type) VALUES ($1, $2, $3)
-                               ON CONFLICT DO NOTHING RETURNING true""",
-                            consumer,
-                            d.envelope.id,
-                            d.envelope.type,
-                        )
-                        if first_time:
-                            await self.subscription.handler_for(d.event)(d.event, conn, d.envelope)
-                    d.outcome, d.error = ("handled" if first_time else "duplicate"), None
+                    await self.subscription.handler_for(d.event)(d.event, conn, d.envelope)
                 except CONNECTION_ERRORS:
                     raise
                 except Exception as exc:
-                    d.outcome, d.error = "failed", exc
-                    d.traceback = traceback.format_exc(limit=5)
+                    raise _HandlerFailed(d, traceback.format_exc(limit=5)) from exc
+                d.outcome, d.error = "handled", None
 
-    async def _settle_batch(self, deliveries: list[_Delivery]) -> None:
+    async def _settle(self, deliveries: list[_Delivery]) -> None:
         """After the commit: retry or park failures, then acknowledge. If the broker went away
         meanwhile the ack is lost and the message comes back; its inbox row makes that harmless.
 
-        One ack per message was a sixth of a consumer's CPU (a frame and a socket write each),
+        One ack per message was a fifth of a consumer's CPU (a frame and a socket write each),
         so a batch that settles whole on one channel is acknowledged by one ``multiple`` ack.
         That would also acknowledge an older message left unacknowledged on the channel because
         its retry could not be sent, so a channel holding one gets single acks from then on."""

@@ -43,12 +43,19 @@ async def emit(
         )
         for e in ([events] if isinstance(events, Event) else events)
     ]
-    await conn.executemany(
-        "INSERT INTO outbox (event_id, routing_key, payload) VALUES ($1, $2, $3::text::jsonb)",
-        [(env.id, env.type, env.model_dump_json()) for env in envelopes],
+    # The rows and the relays' wake-up in one statement: executemany for the one row a request
+    # writes, then a second round trip for the NOTIFY, were two thirds of register_person's
+    # time when profiled. The NOTIFY is a hint only: relays also poll, so a lost one delays little.
+    await conn.execute(
+        """WITH written AS (
+               INSERT INTO outbox (event_id, routing_key, payload)
+               SELECT id, key, body::jsonb
+               FROM unnest($1::uuid[], $2::text[], $3::text[]) AS e(id, key, body))
+           SELECT pg_notify(current_schema() || '_outbox', '')""",
+        [env.id for env in envelopes],
+        [env.type for env in envelopes],
+        [env.model_dump_json() for env in envelopes],
     )
-    # A hint only: relays also poll, so a lost notification delays nothing for long.
-    await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
     return envelopes
 
 

@@ -1,0 +1,100 @@
+"""A database and a bus prefix of the bench's own, removed afterwards, so a bench never
+disturbs `make run` or a test run sharing this PostgreSQL and RabbitMQ."""
+
+import contextlib
+import os
+import secrets
+from collections.abc import AsyncIterator
+
+import aio_pika
+import asyncpg
+
+from deploy.stack import SERVICES, prepare
+from shared.bus import Bus
+from shared.db import drop_database
+from shared.settings import Settings, get_settings
+
+# Small pools: max_connections is 100 and the tests or `make run` may be using the server too.
+SERVICE_POOL_SIZE = 2
+
+
+class Sandbox:
+    def __init__(self, base: Settings) -> None:
+        token = secrets.token_hex(4)
+        server, _, tail = base.database_url.rpartition("/")
+        query = tail.partition("?")[2]
+        self.database = f"civic_bench_{token}"
+        self.settings = base.model_copy(
+            update={
+                "database_url": f"{server}/{self.database}" + (f"?{query}" if query else ""),
+                "bus_prefix": f"bench{token}.",
+                "pool_min_size": 1,
+                "pool_max_size": SERVICE_POOL_SIZE,
+            }
+        )
+        # The RabbitMQ loop's own queue, beside the services' queues under the same prefix.
+        self.raw_queue = f"{self.settings.bus_prefix}bench.raw"
+
+    def child_env(self) -> dict[str, str]:
+        """The environment of every subprocess: the sandbox's settings over the caller's."""
+        s = self.settings
+        return {
+            **os.environ,
+            "CIVIC_DATABASE_URL": s.database_url,
+            "CIVIC_BUS_PREFIX": s.bus_prefix,
+            "CIVIC_POOL_MIN_SIZE": str(s.pool_min_size),
+            "CIVIC_POOL_MAX_SIZE": str(s.pool_max_size),
+            "CIVIC_LOG_LEVEL": "WARNING",
+        }
+
+    def queue_names(self) -> list[str]:
+        bus = Bus(self.settings)
+        names = [self.raw_queue]
+        for spec in SERVICES:
+            for sub in spec.subscriptions:
+                q = bus.queue_names(sub.consumer)
+                names += [q.main, q.dlq, *(q.delay(i) for i in range(len(q.delays_ms)))]
+        return names
+
+    async def connect(self) -> asyncpg.Connection:
+        return await asyncpg.connect(self.settings.database_url)
+
+    async def server_versions(self) -> tuple[str, str]:
+        """PostgreSQL's and RabbitMQ's versions, as the servers themselves report them."""
+        conn = await self.connect()
+        try:
+            postgres = await conn.fetchval("SHOW server_version")
+        finally:
+            await conn.close()
+        connection = await aio_pika.connect(self.settings.rabbitmq_url)
+        try:
+            assert connection.transport is not None
+            rabbitmq = connection.transport.connection.server_properties.get("version", "?")
+        finally:
+            await connection.close()
+        return str(postgres), rabbitmq.decode() if isinstance(rabbitmq, bytes) else str(rabbitmq)
+
+    async def remove_bus_objects(self) -> None:
+        connection = await aio_pika.connect(self.settings.rabbitmq_url)
+        try:
+            channel = await connection.channel()
+            for name in self.queue_names():
+                await channel.queue_delete(name)
+            await channel.exchange_delete(Bus(self.settings).exchange_name)
+        finally:
+            await connection.close()
+
+
+@contextlib.asynccontextmanager
+async def sandbox() -> AsyncIterator[Sandbox]:
+    """Create the database, its schemas and the queues; remove all of it on the way out,
+    also after an error or Ctrl-C."""
+    box = Sandbox(get_settings())
+    try:
+        await prepare(box.settings, demo_data=False)
+        yield box
+    finally:
+        try:
+            await box.remove_bus_objects()
+        finally:
+            await drop_database(box.settings.database_url)
