@@ -1,6 +1,8 @@
 """One asyncpg pool per process, scoped to the service's own schema."""
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -42,31 +44,28 @@ async def create_pool(
     return pool
 
 
+@contextlib.asynccontextmanager
+async def _maintenance(database_url: str) -> AsyncIterator[tuple[asyncpg.Connection, str]]:
+    """A connection to the server's ``postgres`` database, and the quoted name of the one in
+    ``database_url`` (CREATE and DROP DATABASE take no parameters)."""
+    server, name = database_url.rsplit("/", 1)
+    conn = await asyncpg.connect(server + "/postgres")
+    try:
+        yield conn, await conn.fetchval("SELECT quote_ident($1)", name.split("?", 1)[0])
+    finally:
+        await conn.close()
+
+
 async def ensure_database(database_url: str) -> bool:
     """Create the database named in ``database_url`` if it is missing. True when created."""
-    target = database_url.rsplit("/", 1)
-    name = target[1].split("?", 1)[0]
-    conn = await asyncpg.connect(target[0] + "/postgres")
-    try:
-        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-        if exists:
-            return False
-        quoted = await conn.fetchval("SELECT quote_ident($1)", name)
+    async with _maintenance(database_url) as (conn, quoted):
         try:
             await conn.execute(f"CREATE DATABASE {quoted}")
         except asyncpg.DuplicateDatabaseError:
             return False
         return True
-    finally:
-        await conn.close()
 
 
 async def drop_database(database_url: str) -> None:
-    target = database_url.rsplit("/", 1)
-    name = target[1].split("?", 1)[0]
-    conn = await asyncpg.connect(target[0] + "/postgres")
-    try:
-        quoted = await conn.fetchval("SELECT quote_ident($1)", name)
+    async with _maintenance(database_url) as (conn, quoted):
         await conn.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
-    finally:
-        await conn.close()
