@@ -147,6 +147,13 @@ async def test_a_registration_reaches_each_consumer_with_one_effect(
         lambda row: row is not None,
     )
     assert respondent is not None and respondent["postal_code"] == "95116"
+    tallied = await pools["surveys"].fetchval(
+        "SELECT respondents FROM respondent_tallies WHERE postal_code = '95116' AND language = 'es'"
+    )
+    counted = await pools["surveys"].fetchval(
+        "SELECT count(*) FROM respondents WHERE postal_code = '95116' AND language = 'es'"
+    )
+    assert tallied == counted >= 1
     event_id = await pools["engagement"].fetchval(
         "SELECT event_id FROM outbox WHERE payload->'data'->>'person_id' = $1", str(person_id)
     )
