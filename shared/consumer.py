@@ -75,6 +75,15 @@ class _HandlerFailed(Exception):
         self.traceback = traceback
 
 
+def _open_channel(message: AbstractIncomingMessage) -> Any | None:
+    """The channel a message came on, or None once it closed (a broker restart): aio-pika then
+    raises on ``message.channel``, and such a message comes back by itself, unacknowledged."""
+    try:
+        return message.channel
+    except BROKER_ERRORS:
+        return None
+
+
 class Consumer:
     def __init__(self, bus: Bus, pool: asyncpg.Pool, subscription: Subscription, settings: Settings) -> None:
         self.bus = bus
@@ -197,19 +206,20 @@ class Consumer:
         That would also acknowledge an older message left unacknowledged on the channel because
         its retry could not be sent, so a channel holding one gets single acks from then on."""
         forwarded = [await self._forward_if_failed(d) for d in deliveries]
-        channel = deliveries[-1].message.channel
+        channel = _open_channel(deliveries[-1].message)
         if (
-            all(forwarded)
+            channel is not None
+            and all(forwarded)
             and channel not in self._holding_unacked
-            and all(d.message.channel is channel for d in deliveries)
+            and all(_open_channel(d.message) is channel for d in deliveries)
         ):
             await self._ack(deliveries, multiple=True)
             return
         for d, ok in zip(deliveries, forwarded, strict=True):
             if ok:
                 await self._ack([d])
-            else:
-                self._holding_unacked.add(d.message.channel)
+            elif (held_on := _open_channel(d.message)) is not None:
+                self._holding_unacked.add(held_on)
 
     async def _ack(self, deliveries: list[_Delivery], *, multiple: bool = False) -> None:
         """Acknowledge the last delivery (with ``multiple``, every earlier one on its channel too)."""
