@@ -123,16 +123,16 @@ async def test_make_run_serves_one_address_and_stops_cleanly(
             await eventually(surveys_ready, lambda status: status == 200, timeout=60)
 
         # 5 demo people and the one above, announced through the bus to the other services.
-        notifications = await asyncpg.connect(platform_settings.database_url)
+        db = await asyncpg.connect(platform_settings.database_url)
         try:
-            await eventually(
-                lambda: notifications.fetchval("SELECT count(*) FROM notifications.contact_points"),
-                lambda n: n == 6,
-                timeout=60,
-            )
-            assert await notifications.fetchval("SELECT count(*) FROM surveys.respondents") == 6
+            for table in ("notifications.contact_points", "surveys.respondents"):
+                await eventually(
+                    lambda table=table: db.fetchval(f"SELECT count(*) FROM {table}"),
+                    lambda n: n == 6,
+                    timeout=60,
+                )
         finally:
-            await notifications.close()
+            await db.close()
         # Loading the demo data again (a second `make run`) changes nothing.
         assert (await prepare(platform_settings))["demo_people"] == 0
     finally:
