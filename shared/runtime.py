@@ -29,6 +29,7 @@ from shared.logs import configure_logging
 from shared.migrations import discover, migrate
 from shared.openapi import Operation, openapi_document
 from shared.outbox import OutboxRelay
+from shared.retention import keep_tidy
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ async def serve(
     try:
         if "relay" in roles:
             tasks.append(asyncio.create_task(OutboxRelay(pool, bus, spec.name, settings).run()))
+            tasks.append(asyncio.create_task(keep_tidy(pool, settings, spec.name)))
         if "consumer" in roles:
             for sub in spec.subscriptions:
                 tasks.append(asyncio.create_task(Consumer(bus, pool, sub, settings).run()))

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     relay_batch: int = 256
     relay_poll_s: float = 1.0
     publish_timeout_s: float = 10.0
+    outbox_retention_s: float = 7 * 86_400
+    inbox_retention_s: float = 30 * 86_400
+    retention_every_s: float = 600.0
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -3,7 +3,7 @@
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aio_pika
@@ -21,6 +21,7 @@ from shared.db import create_pool
 from shared.migrations import Migration, migrate, plumbing
 from shared.outbox import BACKLOG, OutboxRelay, emit
 from shared.parked import list_parked, replay_parked
+from shared.retention import purge_once
 from shared.runtime import declare_topology
 from shared.settings import Settings
 from tests.support.tcp_proxy import TcpProxy
@@ -466,3 +467,38 @@ async def test_the_relay_is_woken_by_notify_and_also_finds_rows_by_polling(
     )
     background(OutboxRelay(flow, bus, "flow_tests", settings).run())
     await eventually(lambda: effects_of(flow, [unannounced.id]), lambda f: len(f) == 1, timeout=20)
+
+
+async def test_retention_deletes_only_what_is_published_or_handled_and_old(
+    settings: Settings, flow: asyncpg.Pool
+) -> None:
+    days = timedelta(days=1)
+    events = [Envelope.wrap(person(f"retention {i}"), producer="tests") for i in range(4)]
+    published_ago = [8 * days, days / 24, None, None]  # the third is old but never published
+    for envelope, ago in zip(events, published_ago, strict=True):
+        await flow.execute(
+            """INSERT INTO outbox (event_id, routing_key, payload, created_at, published_at)
+               VALUES ($1, $2, $3::text::jsonb, now() - $4::interval, now() - $5::interval)""",
+            envelope.id,
+            envelope.type,
+            envelope.model_dump_json(),
+            9 * days,
+            ago,
+        )
+    for envelope, ago in ((events[0], 31 * days), (events[1], 29 * days)):
+        await flow.execute(
+            """INSERT INTO inbox (consumer, event_id, event_type, handled_at)
+               VALUES ('retention', $1, 'x', now() - $2::interval)""",
+            envelope.id,
+            ago,
+        )
+
+    await purge_once(flow, settings)
+
+    remaining = await flow.fetch(
+        "SELECT event_id FROM outbox WHERE event_id = ANY($1::uuid[])", [e.id for e in events]
+    )
+    # Unpublished rows are never deleted, however old.
+    assert {r["event_id"] for r in remaining} == {e.id for e in events[1:]}
+    kept = await flow.fetch("SELECT event_id FROM inbox WHERE consumer = 'retention'")
+    assert [r["event_id"] for r in kept] == [events[1].id]
