@@ -36,12 +36,17 @@ class Launcher:
         self.stopping = False
 
     def start(self, name: str, argv: list[str]) -> None:
-        log = (RUN_DIR / "logs" / f"{name}.log").open("ab")
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        with (RUN_DIR / "logs" / f"{name}.log").open("ab") as log:
+            proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.children.append((name, proc))
         self.argv[name] = argv
 
     def start_all(self) -> None:
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not Path(nginx).exists():
+            raise SystemExit(
+                "nginx is missing: install it with `apt-get install -y nginx` (make run does this as root)"
+            )
         (RUN_DIR / "logs").mkdir(parents=True, exist_ok=True)
         (RUN_DIR / "mail").mkdir(exist_ok=True)
         s = self.settings
@@ -61,11 +66,6 @@ class Launcher:
         )
         for spec in SERVICES:
             self.start(spec.name, [sys.executable, "-m", f"services.{spec.name}", "run"])
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        if not Path(nginx).exists():
-            raise SystemExit(
-                "nginx is missing: install it with `apt-get install -y nginx` (make run does this as root)"
-            )
         prefix = RUN_DIR / "nginx"
         conf = write_nginx_config(SERVICES, s, prefix)
         self.start("nginx", [nginx, "-c", str(conf), "-p", str(prefix), "-g", "daemon off;"])

@@ -22,7 +22,7 @@ async def prepare(settings: Settings, *, demo_data: bool = True) -> dict[str, in
     await bus.connect()
     try:
         for spec in SERVICES:
-            await declare_topology(spec, bus)
+            await declare_topology(bus, spec.subscriptions)
     finally:
         await bus.close()
     if demo_data:

@@ -2,7 +2,6 @@
 and the queue topology of each consumer (main queue, delay queues, dead-letter queue)."""
 
 import asyncio
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -13,16 +12,15 @@ from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue, Abstr
 
 from shared.settings import Settings
 
-log = logging.getLogger(__name__)
-
 EXCHANGE = "civic.events"
 
 # Errors that mean "the broker is unreachable or the channel went away": retry later.
 BROKER_ERRORS: tuple[type[BaseException], ...] = (
     aiormq.exceptions.AMQPError,
-    aiormq.exceptions.ChannelInvalidStateError,
     ConnectionError,
-    RuntimeError,  # aio-pika's "connection closed" while a robust connection reconnects
+    # aio-pika's "connection closed" while a robust connection reconnects, and aiormq's
+    # ChannelInvalidStateError (a RuntimeError) for a channel closed meanwhile.
+    RuntimeError,
     TimeoutError,
 )
 

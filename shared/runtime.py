@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +35,6 @@ from shared.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 SHARED_TEMPLATES = Path(__file__).parent / "templates"
-SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 ROLES = ("web", "relay", "consumer")
 
 
@@ -56,7 +55,7 @@ class ServiceSpec:
 
 def build_app(spec: ServiceSpec, settings: Settings, pool: asyncpg.Pool, bus: Bus) -> web.Application:
     app = web.Application(middlewares=[request_context, language_middleware])
-    app[SERVICE], app[SETTINGS], app[POOL], app[BUS] = spec.name, settings, pool, bus
+    app[SERVICE], app[POOL], app[BUS] = spec.name, pool, bus
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.ChoiceLoader(
@@ -93,22 +92,20 @@ async def apply_migrations(spec: ServiceSpec, settings: Settings) -> list[str]:
         await conn.close()
 
 
-async def declare_topology(spec: ServiceSpec, bus: Bus) -> None:
-    """Declare the service's queues. Done before anything publishes, so no event finds its
+async def declare_topology(bus: Bus, subscriptions: Iterable[Subscription]) -> None:
+    """Declare the consumers' queues. Done before anything publishes, so no event finds its
     consumer's queue missing (the broker would drop it unrouted)."""
     channel = await bus.channel()
     try:
-        for sub in spec.subscriptions:
+        for sub in subscriptions:
             await bus.declare_consumer_queues(channel, sub.consumer, sub.routing_keys)
     finally:
         await channel.close()
 
 
-async def serve(
-    spec: ServiceSpec, settings: Settings, roles: set[str], stop: asyncio.Event | None = None
-) -> None:
-    """Run the chosen roles until ``stop`` is set (or SIGTERM/SIGINT arrives)."""
-    stop = stop or _stop_on_signals()
+async def serve(spec: ServiceSpec, settings: Settings, roles: set[str]) -> None:
+    """Run the chosen roles until SIGTERM or SIGINT arrives."""
+    stop = _stop_on_signals()
     pool = await create_pool(settings, spec.name)
     bus = Bus(settings, name=f"{spec.name}:{','.join(sorted(roles))}")
     await bus.connect()
@@ -179,6 +176,6 @@ async def _declare(spec: ServiceSpec, settings: Settings) -> None:
     bus = Bus(settings)
     await bus.connect()
     try:
-        await declare_topology(spec, bus)
+        await declare_topology(bus, spec.subscriptions)
     finally:
         await bus.close()

@@ -91,9 +91,7 @@ async def effects_of(pool: asyncpg.Pool, event_ids: list[uuid.UUID]) -> list[uui
 
 
 async def declare(bus: Bus, subscription: Subscription) -> None:
-    channel = await bus.channel()
-    await bus.declare_consumer_queues(channel, subscription.consumer, subscription.routing_keys)
-    await channel.close()
+    await declare_topology(bus, [subscription])
 
 
 async def parked(bus: Bus, queue: str, expected: int) -> list[aio_pika.abc.AbstractIncomingMessage]:
@@ -114,7 +112,7 @@ async def test_a_registration_reaches_each_consumer_with_one_effect(
     settings: Settings, bus: Bus, pools: dict[str, asyncpg.Pool], background: Start
 ) -> None:
     for spec in (SURVEYS, NOTIFICATIONS):
-        await declare_topology(spec, bus)
+        await declare_topology(bus, spec.subscriptions)
     async with pools["engagement"].acquire() as conn:
         person_id, created = await register_person(
             conn,
@@ -251,7 +249,7 @@ async def test_a_consumer_that_dies_before_its_ack_causes_no_second_effect(
     await declare(bus, subscription)
 
     class DiesBeforeAck(Consumer):
-        async def _settle(self, d: Any) -> None:
+        async def _settle(self, deliveries: Any) -> None:
             raise SystemExit("killed after commit, before ack")
 
     events = await emit_people(flow, [f"redelivered {i}" for i in range(10)])
