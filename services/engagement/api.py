@@ -6,6 +6,7 @@ from aiohttp import web
 from services.engagement import store
 from services.engagement.people import PersonCreated, PersonRegistration
 from services.engagement.registration import EmailTaken, register_person
+from shared.crashpoints import crash_point
 from shared.http import POOL, request_id
 from shared.i18n import gettext_ as _
 from shared.openapi import Operation
@@ -24,6 +25,7 @@ async def post_person(request: web.Request) -> web.Response:
                 "this e-mail address is already registered",
                 errors=[{"field": "email", "message": "is already registered"}],
             ) from exc
+    crash_point("http.after_commit_before_response")
     return web.json_response(
         PersonCreated(id=person_id).model_dump(mode="json"),
         status=201,
