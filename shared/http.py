@@ -15,12 +15,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from shared.bus import Bus
 from shared.logs import request_id_var
 from shared.problems import Problem, problem
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool", asyncpg.Pool)
 BUS: web.AppKey[Bus] = web.AppKey("bus", Bus)
 SERVICE: web.AppKey[str] = web.AppKey("service", str)
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 
 REQUESTS = Counter("civic_http_requests_total", "HTTP requests", ["service", "route", "status"])

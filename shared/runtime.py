@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from aiohttp import web
 from shared.bus import Bus
 from shared.consumer import Consumer, Subscription
 from shared.db import create_pool
-from shared.http import BUS, POOL, SERVICE, add_operations_routes, request_context
+from shared.http import BUS, POOL, SERVICE, SETTINGS, add_operations_routes, request_context
 from shared.i18n import gettext_, language_middleware, language_var, ngettext_
 from shared.logs import configure_logging
 from shared.migrations import discover, migrate
@@ -47,6 +47,8 @@ class ServiceSpec:
     public_paths: tuple[str, ...]
     subscriptions: tuple[Subscription, ...] = field(default=())
     operations: tuple[Operation, ...] = field(default=())
+    # Loops started with the relay role, e.g. a sender of outgoing mail claimed with SKIP LOCKED.
+    background: tuple[Callable[[asyncpg.Pool, Settings], Awaitable[None]], ...] = field(default=())
 
     @property
     def migrations(self) -> Path:
@@ -55,7 +57,7 @@ class ServiceSpec:
 
 def build_app(spec: ServiceSpec, settings: Settings, pool: asyncpg.Pool, bus: Bus) -> web.Application:
     app = web.Application(middlewares=[request_context, language_middleware])
-    app[SERVICE], app[POOL], app[BUS] = spec.name, pool, bus
+    app[SERVICE], app[POOL], app[BUS], app[SETTINGS] = spec.name, pool, bus, settings
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.ChoiceLoader(
@@ -115,6 +117,7 @@ async def serve(spec: ServiceSpec, settings: Settings, roles: set[str]) -> None:
         if "relay" in roles:
             tasks.append(asyncio.create_task(OutboxRelay(pool, bus, spec.name, settings).run()))
             tasks.append(asyncio.create_task(keep_tidy(pool, settings, spec.name)))
+            tasks.extend(asyncio.create_task(job(pool, settings)) for job in spec.background)
         if "consumer" in roles:
             for sub in spec.subscriptions:
                 tasks.append(asyncio.create_task(Consumer(bus, pool, sub, settings).run()))

@@ -21,6 +21,13 @@ class Settings(BaseSettings):
     notifications_port: int = 8103
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
+    mail_from: str = "Civic engagement platform <no-reply@civic.invalid>"
+    mail_poll_s: float = 1.0
+    # The address people reach the platform at, for links in mail; default: the proxy's.
+    public_url: str = ""
+    # Registrations accepted per client address and window; 0 turns the limit off (load tests).
+    registrations_per_client: int = 30
+    registration_window_s: int = 600
 
     pool_min_size: int = 1
     pool_max_size: int = 5
@@ -43,6 +50,10 @@ class Settings(BaseSettings):
 
     def port_of(self, service: str) -> int:
         return int(getattr(self, f"{service}_port"))
+
+    @property
+    def public_base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.proxy_port}").rstrip("/")
 
 
 @lru_cache
