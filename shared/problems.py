@@ -39,17 +39,22 @@ def validation_problem(exc: ValidationError) -> Problem:
 
 
 async def parse_json(request: web.Request, model: type[M]) -> M:
-    """The request body as ``model``, or a 400/422 problem naming what is wrong."""
+    """The request body as ``model``, or a 400/415/422 problem naming what is wrong.
+
+    Parsed by pydantic's own JSON parser: unlike ``json.loads`` it refuses nesting too deep and
+    numbers too long with a validation error (not ``RecursionError`` or ``ValueError``), and
+    refuses lone surrogates, which no UTF-8 text (nor PostgreSQL) can hold."""
     if request.content_type != "application/json":
         raise Problem(415, "Unsupported media type", "send the body as application/json")
     raw = await request.read()
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Problem(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise Problem(400, "Malformed JSON", "the body must be a JSON object")
-    try:
-        return model.model_validate(data)
+        return model.model_validate_json(raw)
     except ValidationError as exc:
+        malformed = [e for e in exc.errors(include_url=False) if e["type"] == "json_invalid"]
+        if malformed:
+            raise Problem(
+                400, "Malformed JSON", f"the body is not valid JSON: {malformed[0]['msg']}"
+            ) from exc
+        if any(e["type"] == "model_type" and not e["loc"] for e in exc.errors()):
+            raise Problem(400, "Malformed JSON", "the body must be a JSON object") from exc
         raise validation_problem(exc) from exc

@@ -63,6 +63,12 @@ async def test_registering_a_person_writes_the_row_and_its_event_together(
     [
         (b"{not json", "application/json", 400, None),
         (b"[]", "application/json", 400, None),
+        # Parser limits: too deep for Python's recursion, too long for its int conversion.
+        (b"[" * 100_000, "application/json", 400, None),
+        (b'{"display_name": "Ana", "postal_code": ' + b"9" * 5000 + b"}", "application/json", 400, None),
+        (b'{"display_name": "\xff"}', "application/json", 400, None),
+        # A lone surrogate is valid JSON text for Python but not for UTF-8 (nor PostgreSQL).
+        (b'{"display_name": "\\ud800"}', "application/json", 400, None),
         (b"display_name=Ana", "application/x-www-form-urlencoded", 415, None),
         (json.dumps({"display_name": ""}).encode(), "application/json", 422, "display_name"),
         (json.dumps({"display_name": "Ana", "email": "nope"}).encode(), "application/json", 422, "email"),
@@ -123,6 +129,33 @@ async def test_any_json_object_gets_an_answer_never_a_crash(
     response = await engagement.post("/api/v1/people", json=body)
     assert response.status in (201, 409, 422)
     if response.status != 201:
+        assert response.content_type == "application/problem+json"
+
+
+@hypothesis_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.one_of(
+        st.binary(max_size=200),
+        st.tuples(st.sampled_from([b"[", b'{"a":']), st.integers(1, 50_000)).map(lambda t: t[0] * t[1]),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+            lambda inner: (
+                st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3)
+            ),
+            max_leaves=12,
+        ).map(lambda value: json.dumps(value).encode()),
+    )
+)
+async def test_any_body_gets_a_client_error_or_acceptance_never_a_server_error(
+    engagement: TestClient, body: bytes
+) -> None:
+    response = await engagement.post(
+        "/api/v1/people", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status < 500, await response.text()
+    if response.status >= 400:
         assert response.content_type == "application/problem+json"
 
 
