@@ -73,3 +73,59 @@ def test_any_input_validates_or_raises_validation_error(data: dict[str, object])
         PersonRegistration.model_validate(data)
     except ValidationError as exc:
         assert exc.errors()  # always says which field
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "👩\u200d👩\u200d👧\u200d👦 Ruiz",  # a family: emoji joined by ZWJ
+        "🏳\ufe0f\u200d🌈",  # variation selector and joiner
+        "فاطمه\u200cزهرا",  # noqa: RUF001 (Persian with a zero-width non-joiner)
+        "क्\u200dष Sharma",  # Hindi with a zero-width joiner
+        "Anne-Ma\u00adrie Lefèvre",  # soft hyphen
+        "\u200fשרה\u200e Cohen",  # right-to-left and left-to-right marks
+        "Ana \U0001fae8",  # an emoji newer than Python's Unicode tables (unassigned to them)
+    ],
+)
+def test_names_people_type_are_accepted_as_typed(name: str) -> None:
+    assert PersonRegistration(display_name=name).display_name == name
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("bell\x07", "contains a control character U+0007 at position 5"),
+        ("\x1b[31mred", "contains a control character U+001B at position 1"),
+        ("two\nlines", "contains a control character U+000A at position 4"),
+        ("a\u2028b", "contains a line break U+2028 at position 2"),
+        ("evil\u202egnp.exe", "contains a bidirectional override U+202E at position 5"),
+        ("\u200d\u00ad", "has no visible character"),
+    ],
+)
+def test_a_refused_name_says_which_character_and_where(name: str, message: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        PersonRegistration(display_name=name)
+    [error] = caught.value.errors()
+    assert error["loc"] == ("display_name",)
+    assert message in error["msg"]
+
+
+_TYPED = st.characters(
+    exclude_categories=("Cc", "Cs", "Zl", "Zp"), exclude_characters="\u202a\u202b\u202c\u202d\u202e"
+)
+
+
+@given(st.text(_TYPED, min_size=1, max_size=60).filter(lambda s: any(c.isalnum() for c in s)))
+def test_any_name_without_control_characters_is_accepted(name: str) -> None:
+    assert PersonRegistration(display_name=name).display_name == name.strip()
+
+
+@given(
+    st.text(_TYPED, max_size=20),
+    st.characters(categories=("Cc",)),
+    st.text(_TYPED, max_size=20),
+)
+def test_any_control_character_is_refused_by_its_code_point(before: str, control: str, after: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        PersonRegistration(display_name=f"A{before}{control}{after}Z")
+    assert f"U+{ord(control):04X}" in caught.value.errors()[0]["msg"]

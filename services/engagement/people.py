@@ -1,6 +1,7 @@
 """Rules for registering a person. No I/O: tested fast and alone."""
 
 import re
+import unicodedata
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -9,6 +10,32 @@ from shared.contracts import Language
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _POSTAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{1,8}[A-Za-z0-9]$")
+
+# What a name may not hold. Not str.isprintable, which also refuses the format characters real
+# names need (ZWJ in emoji and Hindi, ZWNJ in Persian, soft hyphens, direction marks) and every
+# character newer than Python's Unicode tables. Refused: controls (Cc: tabs, newlines, escapes,
+# bells), line and paragraph separators, and the bidirectional embeddings and overrides
+# U+202A-U+202E, which no keyboard types (Unicode recommends isolates instead) and which can make
+# a name shown in a list read as something else. Isolates (U+2066-U+2069) and marks stay allowed.
+_LINE_BREAKS = ("Zl", "Zp")
+_BIDI_OVERRIDES = frozenset("\u202a\u202b\u202c\u202d\u202e")
+_INVISIBLE = frozenset({"Cf", "Zs", "Mn", "Me"})
+
+
+def _refused_character(text: str) -> str | None:
+    """Why ``text`` cannot be a name a person typed, naming the first offending character."""
+    for position, char in enumerate(text, start=1):
+        category = unicodedata.category(char)
+        if category == "Cc":
+            kind = "a control character"
+        elif category in _LINE_BREAKS:
+            kind = "a line break"
+        elif char in _BIDI_OVERRIDES:
+            kind = "a bidirectional override"
+        else:
+            continue
+        return f"contains {kind} U+{ord(char):04X} at position {position}"
+    return None
 
 
 class PersonRegistration(BaseModel):
@@ -25,9 +52,11 @@ class PersonRegistration(BaseModel):
 
     @field_validator("display_name")
     @classmethod
-    def _printable(cls, value: str) -> str:
-        if not value.isprintable():
-            raise ValueError("must not contain control characters")
+    def _typed_name(cls, value: str) -> str:
+        if refused := _refused_character(value):
+            raise ValueError(refused)
+        if all(unicodedata.category(c) in _INVISIBLE for c in value):
+            raise ValueError("has no visible character")
         return value
 
     @field_validator("email")
