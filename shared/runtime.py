@@ -11,9 +11,10 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp_jinja2
 import asyncpg
@@ -48,7 +49,7 @@ class ServiceSpec:
     subscriptions: tuple[Subscription, ...] = field(default=())
     operations: tuple[Operation, ...] = field(default=())
     # Loops started with the relay role, e.g. a sender of outgoing mail claimed with SKIP LOCKED.
-    background: tuple[Callable[[asyncpg.Pool, Settings], Awaitable[None]], ...] = field(default=())
+    background: tuple[Callable[[asyncpg.Pool, Settings], Coroutine[Any, Any, None]], ...] = field(default=())
 
     @property
     def migrations(self) -> Path:

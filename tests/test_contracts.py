@@ -7,17 +7,24 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.contracts import Envelope, InvalidMessage, PersonRegistered, parse_message
+from services.notifications.app import SPEC as NOTIFICATIONS
+from services.surveys.app import SPEC as SURVEYS
+from shared.contracts import (
+    ConsentConfirmed,
+    ConsentRequested,
+    Envelope,
+    InvalidMessage,
+    PersonRegistered,
+    parse_message,
+)
 from shared.contracts.export import SCHEMA_DIR, current_schemas
+
+CONTACT_DATA = {"display_name", "email", "phone"}
 
 
 def _person() -> PersonRegistered:
     return PersonRegistered(
-        person_id=uuid4(),
-        display_name="Ana",
-        email="ana@example.org",
-        consent_to_contact=True,
-        registered_at=datetime.now(UTC),
+        person_id=uuid4(), language="es", postal_code="95116", registered_at=datetime.now(UTC)
     )
 
 
@@ -38,7 +45,7 @@ def test_an_event_survives_the_wire() -> None:
 
 def test_events_are_frozen() -> None:
     with pytest.raises(Exception, match="frozen"):
-        _person().display_name = "changed"  # type: ignore[misc]
+        _person().postal_code = "changed"  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(
@@ -62,7 +69,7 @@ def test_events_are_frozen() -> None:
             json.dumps(
                 {
                     "type": "person.registered",
-                    "version": 1,
+                    "version": 2,
                     "occurred_at": "2026-01-01T00:00:00Z",
                     "producer": "x",
                     "data": {"person_id": "nope"},
@@ -81,3 +88,16 @@ def test_unusable_messages_are_named(body: bytes, reason: str) -> None:
 def test_any_bytes_parse_or_raise_invalid_message(body: bytes) -> None:
     with contextlib.suppress(InvalidMessage):
         parse_message(body)
+
+
+def test_contact_data_travels_only_to_notifications() -> None:
+    """person.registered goes to every service and carries no contact data; the event that does
+    is bound (routing key = type) by notifications alone."""
+    assert not CONTACT_DATA & set(PersonRegistered.model_fields)
+    assert set(ConsentRequested.model_fields) >= CONTACT_DATA
+    bound = {
+        spec.name: {key for sub in spec.subscriptions for key in sub.routing_keys}
+        for spec in (SURVEYS, NOTIFICATIONS)
+    }
+    assert bound["surveys"] == {PersonRegistered.type}
+    assert bound["notifications"] == {PersonRegistered.type, ConsentRequested.type, ConsentConfirmed.type}

@@ -1,36 +1,84 @@
 """Engagement's HTTP handlers: the JSON API and its pages."""
 
+import hmac
+import secrets
+
 import aiohttp_jinja2
 from aiohttp import web
 
-from services.engagement import store
-from services.engagement.people import PersonCreated, PersonRegistration
-from services.engagement.registration import EmailTaken, register_person
+from services.engagement import store, throttle
+from services.engagement.people import PersonRegistration, RegistrationAccepted
+from services.engagement.registration import (
+    Confirmation,
+    confirm_consent,
+    confirmation_state,
+    register_person,
+)
 from shared.crashpoints import crash_point
-from shared.http import POOL, request_id
+from shared.http import POOL, SETTINGS, request_id
 from shared.i18n import gettext_ as _
 from shared.openapi import Operation
-from shared.problems import Problem, parse_json
+from shared.problems import parse_json, problem
 
 
 async def post_person(request: web.Request) -> web.Response:
+    """202 whether the address is new or registered already: the answer tells no one who is."""
+    pool = request.app[POOL]
+    wait = await throttle.seconds_to_wait(pool, throttle.client_address(request), request.app[SETTINGS])
+    if wait is not None:
+        response = problem(429, "Too many registrations", detail=f"try again in {wait} seconds")
+        response.headers["Retry-After"] = str(wait)
+        return response
     person = await parse_json(request, PersonRegistration)
-    async with request.app[POOL].acquire() as conn:
-        try:
-            person_id, _new = await register_person(conn, person, correlation_id=request_id(request))
-        except EmailTaken as exc:
-            raise Problem(
-                409,
-                "Already registered",
-                "this e-mail address is already registered",
-                errors=[{"field": "email", "message": "is already registered"}],
-            ) from exc
+    async with pool.acquire() as conn:
+        await register_person(conn, person, correlation_id=request_id(request))
     crash_point("http.after_commit_before_response")
-    return web.json_response(
-        PersonCreated(id=person_id).model_dump(mode="json"),
-        status=201,
-        headers={"Location": f"/api/v1/people/{person_id}"},
-    )
+    return web.json_response(RegistrationAccepted().model_dump(mode="json"), status=202)
+
+
+async def confirmation_page(request: web.Request) -> web.Response:
+    """What a link sent to an address opens: a button, never a change on GET (mail scanners
+    follow links)."""
+    token = request.match_info["token"]
+    return _confirmation(request, token, await confirmation_state(request.app[POOL], token))
+
+
+async def confirm(request: web.Request) -> web.Response:
+    token = request.match_info["token"]
+    form = await request.post()
+    # Double-submit: the form's value must match the cookie the page set (SameSite=Strict).
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not cookie or not hmac.compare_digest(cookie.encode(), str(form.get("csrf", "")).encode()):
+        return _confirmation(request, token, Confirmation.PENDING, refused=True)
+    async with request.app[POOL].acquire() as conn:
+        state = await confirm_consent(conn, token, correlation_id=request_id(request))
+    if state is Confirmation.CONFIRMED:
+        raise web.HTTPSeeOther(f"/confirm/{token}")  # a reload does not post again
+    return _confirmation(request, token, state)
+
+
+def _confirmation(
+    request: web.Request, token: str, state: Confirmation, *, refused: bool = False
+) -> web.Response:
+    csrf = secrets.token_urlsafe(32)
+    status = 403 if refused else _CONFIRMATION_STATUS[state]
+    context = {"state": state.value, "token": token, "csrf": csrf, "refused": refused}
+    response = aiohttp_jinja2.render_template("confirm.html", request, context, status=status)
+    if state is Confirmation.PENDING:
+        response.set_cookie(CSRF_COOKIE, csrf, path="/confirm/", httponly=True, samesite="Strict")
+    # The token is in the URL: keep it out of other sites' logs and out of caches.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+CSRF_COOKIE = "confirm_csrf"
+_CONFIRMATION_STATUS = {
+    Confirmation.PENDING: 200,
+    Confirmation.CONFIRMED: 200,
+    Confirmation.EXPIRED: 410,
+    Confirmation.UNKNOWN: 404,
+}
 
 
 @aiohttp_jinja2.template("home.html")
@@ -60,9 +108,9 @@ OPERATIONS = (
         "/api/v1/people",
         "Register a person (resident, member or organizer)",
         request=PersonRegistration,
-        response=PersonCreated,
-        status=201,
-        problems=(400, 409, 415, 422),
+        response=RegistrationAccepted,
+        status=202,
+        problems=(400, 415, 422, 429),
     ),
 )
 
@@ -71,3 +119,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/", home)
     app.router.add_get("/engagement/", engagement_page)
     app.router.add_post("/api/v1/people", post_person)
+    app.router.add_get(r"/confirm/{token:[A-Za-z0-9_-]{32,128}}", confirmation_page)
+    app.router.add_post(r"/confirm/{token:[A-Za-z0-9_-]{32,128}}", confirm)

@@ -2,13 +2,14 @@
 
 from pathlib import Path
 
-from services.engagement import api
+from services.engagement import api, throttle
 from shared.runtime import ServiceSpec
 
 SPEC = ServiceSpec(
     name="engagement",
     directory=Path(__file__).parent,
     add_routes=api.add_routes,
-    public_paths=("= /", "/engagement/", "/api/v1/people"),
+    public_paths=("= /", "/engagement/", "/api/v1/people", "/confirm/"),
     operations=api.OPERATIONS,
+    background=(throttle.forget_old_attempts,),
 )

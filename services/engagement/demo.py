@@ -1,10 +1,11 @@
 """Demo data, labelled as such: people from the coalitions in ../shared/seeds. Idempotent:
-fixed ids, so loading twice registers (and announces) each person once."""
+fixed ids, so loading twice registers (and announces) each person once. Demo people who agree
+to be contacted are confirmed at once, through their link's token as a person would."""
 
 import uuid
 
 from services.engagement.people import PersonRegistration
-from services.engagement.registration import register_person
+from services.engagement.registration import confirm_consent, register_person
 from shared.db import DbConnection
 
 _NAMESPACE = uuid.UUID("6f1c2d0e-5b8a-4c31-9a57-2f0c1e7d9b42")
@@ -52,6 +53,8 @@ async def load(conn: DbConnection) -> int:
     new = 0
     for person in DEMO_PEOPLE:
         person_id = uuid.uuid5(_NAMESPACE, person.display_name)
-        _id, created = await register_person(conn, person, person_id=person_id, is_demo=True)
-        new += created
+        registration = await register_person(conn, person, person_id=person_id, is_demo=True)
+        if registration.confirmation_token is not None:
+            await confirm_consent(conn, registration.confirmation_token)
+        new += registration.created
     return new

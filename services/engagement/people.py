@@ -2,7 +2,7 @@
 
 import re
 import unicodedata
-from uuid import UUID
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -98,5 +98,12 @@ class PersonRegistration(BaseModel):
         return value
 
 
-class PersonCreated(BaseModel):
-    id: UUID
+class RegistrationAccepted(BaseModel):
+    """The answer to every accepted registration, new address or not: it names no person, so it
+    cannot tell anyone who is registered."""
+
+    status: Literal["accepted"] = "accepted"
+    detail: str = (
+        "Registration received. If you asked to be contacted, follow the link we send to your "
+        "address to confirm; nothing else is sent there until you do."
+    )

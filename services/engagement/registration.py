@@ -1,21 +1,51 @@
-"""Registering a person: the row and its ``person.registered`` event, in one transaction."""
+"""Registering a person and confirming their consent to be contacted (double opt-in).
 
+A registration answers the same whether its e-mail address is new or already registered: a
+known address changes nothing and sends nothing, so neither the answer nor the mailbox tells
+anyone else who is registered, and registering an address again cannot flood it with requests.
+Consent given at registration is only asked for: notifications sends the address a link, and
+nothing else, until the person confirms through it.
+"""
+
+import enum
+import hashlib
+import secrets
 import uuid
+from dataclasses import dataclass
+from datetime import timedelta
 from uuid import UUID
 
 import asyncpg
 
 from services.engagement import store
 from services.engagement.people import PersonRegistration
-from shared.contracts import PersonRegistered
+from shared.contracts import ConsentConfirmed, ConsentRequested, Event, PersonRegistered
 from shared.db import DbConnection
 from shared.outbox import emit
 
 PRODUCER = "engagement"
+# Long enough for someone who reads mail weekly; a lost link then costs a week, not forever.
+CONFIRMATION_VALID_FOR = timedelta(days=7)
 
 
-class EmailTaken(Exception):
-    pass
+@dataclass(frozen=True)
+class Registration:
+    person_id: UUID
+    created: bool
+    # The secret of the confirmation link, when consent was asked for (demo data confirms with it).
+    confirmation_token: str | None = None
+
+
+class Confirmation(enum.Enum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+
+def token_hash(token: str) -> bytes:
+    """Tokens are 256 random bits: a plain SHA-256 is enough (no dictionary to guess from)."""
+    return hashlib.sha256(token.encode()).digest()
 
 
 async def register_person(
@@ -25,20 +55,65 @@ async def register_person(
     person_id: UUID | None = None,
     correlation_id: str | None = None,
     is_demo: bool = False,
-) -> tuple[UUID, bool]:
-    """Returns the person's id and whether they are new (an existing id is left untouched)."""
+) -> Registration:
+    """The person, its ``person.registered`` and, if consent was asked for, a confirmation and
+    ``person.consent_requested``, in one transaction. An id or address already registered
+    writes nothing."""
     person_id = person_id or uuid.uuid4()
     async with conn.transaction():
-        try:
-            registered_at = await store.insert_person(conn, person_id, person, is_demo=is_demo)
-        except asyncpg.UniqueViolationError as exc:
-            raise EmailTaken(person.email) from exc
+        registered_at = await store.insert_person(conn, person_id, person, is_demo=is_demo)
         if registered_at is None:
-            return person_id, False
-        await emit(
-            conn,
-            PersonRegistered(person_id=person_id, registered_at=registered_at, **person.model_dump()),
-            producer=PRODUCER,
-            correlation_id=correlation_id,
-        )
-    return person_id, True
+            return Registration(person_id, created=False)
+        events: list[Event] = [
+            PersonRegistered(
+                person_id=person_id,
+                language=person.language,
+                postal_code=person.postal_code,
+                registered_at=registered_at,
+            )
+        ]
+        token = None
+        if person.consent_to_contact:
+            token = secrets.token_urlsafe(32)
+            confirm_by = registered_at + CONFIRMATION_VALID_FOR
+            await store.insert_confirmation(conn, token_hash(token), person_id, confirm_by)
+            events.append(
+                ConsentRequested(
+                    person_id=person_id,
+                    display_name=person.display_name,
+                    email=person.email,
+                    phone=person.phone,
+                    language=person.language,
+                    confirmation_token=token,
+                    confirm_by=confirm_by,
+                )
+            )
+        await emit(conn, events, producer=PRODUCER, correlation_id=correlation_id)
+    return Registration(person_id, created=True, confirmation_token=token)
+
+
+async def confirm_consent(
+    conn: DbConnection, token: str, *, correlation_id: str | None = None
+) -> Confirmation:
+    """Confirm through a link's token. Only the first use changes anything and announces
+    ``person.consent_confirmed``; later ones find it confirmed."""
+    async with conn.transaction():
+        row = await store.confirm(conn, token_hash(token))
+        if row is not None:
+            await emit(
+                conn,
+                ConsentConfirmed(person_id=row["person_id"], confirmed_at=row["confirmed_at"]),
+                producer=PRODUCER,
+                correlation_id=correlation_id,
+            )
+            return Confirmation.CONFIRMED
+    return await confirmation_state(conn, token)
+
+
+async def confirmation_state(conn: DbConnection | asyncpg.Pool, token: str) -> Confirmation:
+    row = await store.find_confirmation(conn, token_hash(token))
+    if row is None:
+        return Confirmation.UNKNOWN
+    if row["confirmed_at"] is not None:
+        return Confirmation.CONFIRMED
+    return Confirmation.EXPIRED if row["expired"] else Confirmation.PENDING

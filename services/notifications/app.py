@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from services.notifications import api, handlers
+from services.notifications import api, handlers, mail
 from shared.runtime import ServiceSpec
 
 SPEC = ServiceSpec(
@@ -11,4 +11,5 @@ SPEC = ServiceSpec(
     add_routes=api.add_routes,
     public_paths=("/notifications/", "/api/v1/notifications"),
     subscriptions=(handlers.PEOPLE,),
+    background=(mail.send_outgoing_mail,),
 )

@@ -5,10 +5,12 @@ import json
 from pydantic import ValidationError
 
 from shared.contracts.envelope import Envelope, Event
-from shared.contracts.people import Language, PersonRegistered
+from shared.contracts.people import ConsentConfirmed, ConsentRequested, Language, PersonRegistered
 
 __all__ = [
     "EVENT_TYPES",
+    "ConsentConfirmed",
+    "ConsentRequested",
     "Envelope",
     "Event",
     "InvalidMessage",
@@ -18,7 +20,7 @@ __all__ = [
 ]
 
 EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
-    (cls.type, cls.version): cls for cls in (PersonRegistered,)
+    (cls.type, cls.version): cls for cls in (PersonRegistered, ConsentRequested, ConsentConfirmed)
 }
 
 

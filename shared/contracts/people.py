@@ -1,4 +1,8 @@
-"""Events about people: residents, members and organizers known to engagement."""
+"""Events about people: residents, members and organizers known to engagement.
+
+Contact data travels only where it is needed: ``person.registered`` goes to every service and
+carries none; the address to confirm and the link's token travel in ``person.consent_requested``,
+which only notifications binds (routing key = event type)."""
 
 from datetime import datetime
 from typing import Literal
@@ -12,16 +16,38 @@ Language = Literal["en", "es"]
 
 
 class PersonRegistered(Event):
-    """A person was registered in engagement. Carries contact data because notifications
-    needs it; consumers that do not (surveys) must not store it."""
+    """A person was registered in engagement. No contact data: surveys and notifications both
+    receive it (v1 carried name, e-mail and phone to surveys, which had no use for them)."""
 
     type = "person.registered"
+    version = 2
+
+    person_id: UUID
+    language: Language = "en"
+    postal_code: str | None = Field(default=None, max_length=10)
+    registered_at: datetime
+
+
+class ConsentRequested(Event):
+    """A person asked to be contacted. Nothing but the confirmation request may be sent to these
+    addresses until ``person.consent_confirmed``. The token is the secret of the link the person
+    follows to confirm (engagement keeps only its hash)."""
+
+    type = "person.consent_requested"
 
     person_id: UUID
     display_name: str = Field(min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=20)
     language: Language = "en"
-    postal_code: str | None = Field(default=None, max_length=10)
-    consent_to_contact: bool
-    registered_at: datetime
+    confirmation_token: str = Field(min_length=32, max_length=128)
+    confirm_by: datetime
+
+
+class ConsentConfirmed(Event):
+    """The person followed the link sent to their address and confirmed: they may be contacted."""
+
+    type = "person.consent_confirmed"
+
+    person_id: UUID
+    confirmed_at: datetime

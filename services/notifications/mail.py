@@ -1,0 +1,160 @@
+"""Outgoing mail. Handlers only queue rows; a sender loop (started with the relay role) claims
+them with FOR UPDATE SKIP LOCKED, sends them over SMTP, and marks each sent, or failed after
+a bounded number of attempts. A crash between sending and the commit sends that batch again
+(at least once, like the outbox relay).
+
+Consent is checked when sending, not when queueing: to an address whose consent is not
+confirmed only its confirmation request goes out, and a confirmation request only while it is
+still needed."""
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, formatdate, make_msgid
+from typing import Any, Literal
+from uuid import UUID
+
+import aiosmtplib
+import asyncpg
+
+from shared.db import DbConnection
+from shared.i18n import translations
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Purpose = Literal["consent_request", "notice"]
+BATCH = 20
+# After each failed attempt; once they are used up the mail is marked failed.
+RETRY_AFTER = (timedelta(seconds=30), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
+
+_CLAIM = """
+    SELECT m.id, m.purpose, m.params, m.attempts, c.email, c.display_name, c.language
+    FROM outgoing_mail m JOIN contact_points c USING (person_id)
+    WHERE m.status = 'pending' AND m.next_attempt_at <= clock_timestamp() AND c.email IS NOT NULL
+      AND CASE m.purpose WHEN 'consent_request' THEN c.consent_confirmed_at IS NULL
+                         ELSE c.consent_confirmed_at IS NOT NULL END
+    ORDER BY m.next_attempt_at, m.id
+    LIMIT $1
+    FOR UPDATE OF m SKIP LOCKED"""
+
+
+async def queue(conn: DbConnection, person_id: UUID, purpose: Purpose, params: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO outgoing_mail (person_id, purpose, params) VALUES ($1, $2, $3)",
+        person_id,
+        purpose,
+        params,
+    )
+
+
+async def cancel(conn: DbConnection, person_id: UUID, purpose: Purpose) -> None:
+    """Withdraw what is still pending, and forget its params (a link's token)."""
+    await conn.execute(
+        """UPDATE outgoing_mail SET status = 'cancelled', params = '{}'
+           WHERE person_id = $1 AND purpose = $2 AND status = 'pending'""",
+        person_id,
+        purpose,
+    )
+
+
+def compose(row: asyncpg.Record, settings: Settings) -> EmailMessage:
+    """The message for a claimed row, in the person's language."""
+    language = row["language"] or "en"
+    _ = translations(language).gettext
+    params = row["params"]
+    message = EmailMessage()
+    if row["purpose"] == "consent_request":
+        link = f"{settings.public_base_url}/confirm/{params['token']}"
+        until = format_datetime(datetime.fromisoformat(params["confirm_by"]))
+        message["Subject"] = _("Confirm that we may contact you")
+        body = "\n\n".join(
+            [
+                _("Hello %(name)s,") % {"name": row["display_name"] or ""},
+                _(
+                    "You, or someone using this address, registered on the civic engagement "
+                    "platform and asked to be contacted here. To confirm, open this link and "
+                    "press the button:"
+                ),
+                link,
+                _("The link works until %(until)s.") % {"until": until},
+                _(
+                    "Until you confirm, we send nothing else to this address. "
+                    "If it was not you, ignore this message."
+                ),
+            ]
+        )
+    else:
+        message["Subject"] = params["subject"]
+        body = params["body"]
+    message["From"] = settings.mail_from
+    message["To"] = row["email"]
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="civic.invalid")
+    message["Content-Language"] = language
+    message.set_content(body + "\n")
+    return message
+
+
+async def send_batch(pool: asyncpg.Pool, settings: Settings) -> int:
+    """Claim, send and mark one batch in one transaction; returns how many were claimed. If the
+    SMTP server cannot be reached, nothing is marked: the rows wait for the next round."""
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(_CLAIM, BATCH)
+        if not rows:
+            return 0
+        async with aiosmtplib.SMTP(hostname=settings.smtp_host, port=settings.smtp_port, timeout=30) as smtp:
+            for row in rows:
+                try:
+                    await smtp.send_message(compose(row, settings))
+                except Exception as exc:  # this mail's fault (or the link's): counted, bounded
+                    await _record_failure(conn, row, exc)
+                    continue
+                await conn.execute(
+                    """UPDATE outgoing_mail SET status = 'sent', sent_at = clock_timestamp(),
+                           attempts = attempts + 1, params = '{}', last_error = NULL
+                       WHERE id = $1""",
+                    row["id"],
+                )
+    return len(rows)
+
+
+async def _record_failure(conn: DbConnection, row: asyncpg.Record, exc: Exception) -> None:
+    attempts = row["attempts"] + 1
+    # A 5xx answer (no such mailbox, refused) will not change on retry, nor will a mail that
+    # cannot be composed.
+    permanent = (isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code >= 500) or not isinstance(
+        exc, aiosmtplib.SMTPException
+    )
+    give_up = permanent or attempts > len(RETRY_AFTER)
+    log.warning(
+        "mail %s: attempt %d failed: %s%s", row["id"], attempts, exc, "; giving up" if give_up else ""
+    )
+    await conn.execute(
+        """UPDATE outgoing_mail SET attempts = $2, last_error = $3,
+               status = CASE WHEN $4::boolean THEN 'failed' ELSE status END,
+               next_attempt_at = clock_timestamp() + $5::interval
+           WHERE id = $1""",
+        row["id"],
+        attempts,
+        f"{type(exc).__name__}: {exc}"[:2000],
+        give_up,
+        RETRY_AFTER[min(attempts, len(RETRY_AFTER)) - 1],
+    )
+
+
+async def send_outgoing_mail(pool: asyncpg.Pool, settings: Settings) -> None:
+    """Background loop: send what is due, then wait for more. Never stops over a fault."""
+    backoff = 0.5
+    while True:
+        try:
+            claimed = await send_batch(pool, settings)
+            backoff = 0.5
+        except Exception as exc:  # the database or the SMTP server: rows stay pending
+            log.warning("mail sender: %s: %s; retrying in %.1fs", type(exc).__name__, exc, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)
+            continue
+        if claimed < BATCH:
+            await asyncio.sleep(settings.mail_poll_s)
