@@ -114,7 +114,7 @@ async def test_a_registration_reaches_each_consumer_with_one_effect(
     for spec in (SURVEYS, NOTIFICATIONS):
         await declare_topology(bus, spec.subscriptions)
     async with pools["engagement"].acquire() as conn:
-        person_id, created = await register_person(
+        registration = await register_person(
             conn,
             PersonRegistration(
                 display_name="Rosa",
@@ -124,7 +124,8 @@ async def test_a_registration_reaches_each_consumer_with_one_effect(
                 consent_to_contact=True,
             ),
         )
-    assert created
+    assert registration.created
+    person_id = registration.person_id
     background(OutboxRelay(pools["engagement"], bus, "engagement", settings).run())
     background(Consumer(bus, pools["surveys"], SURVEYS.subscriptions[0], settings).run())
     background(Consumer(bus, pools["notifications"], NOTIFICATIONS.subscriptions[0], settings).run())
@@ -133,14 +134,13 @@ async def test_a_registration_reaches_each_consumer_with_one_effect(
         lambda: pools["notifications"].fetchrow(
             "SELECT * FROM contact_points WHERE person_id = $1", person_id
         ),
-        lambda row: row is not None,
+        # person.registered brings the language, person.consent_requested the name: either first.
+        lambda row: row is not None and None not in (row["display_name"], row["language"]),
     )
     assert contact is not None
-    assert (contact["display_name"], contact["language"], contact["consent_to_contact"]) == (
-        "Rosa",
-        "es",
-        True,
-    )
+    assert (contact["display_name"], contact["language"]) == ("Rosa", "es")
+    assert contact["consent_requested"]
+    assert contact["consent_confirmed_at"] is None  # asked for, not confirmed yet
     respondent = await eventually(
         lambda: pools["surveys"].fetchrow("SELECT * FROM respondents WHERE person_id = $1", person_id),
         lambda row: row is not None,
@@ -154,7 +154,9 @@ async def test_a_registration_reaches_each_consumer_with_one_effect(
     )
     assert tallied == counted >= 1
     event_id = await pools["engagement"].fetchval(
-        "SELECT event_id FROM outbox WHERE payload->'data'->>'person_id' = $1", str(person_id)
+        "SELECT event_id FROM outbox WHERE payload->'data'->>'person_id' = $1 AND routing_key = $2",
+        str(person_id),
+        "person.registered",
     )
     for service in ("surveys", "notifications"):
         assert await pools[service].fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", event_id) == 1

@@ -104,7 +104,7 @@ async def test_make_run_serves_one_address_and_stops_cleanly(
                     "consent_to_contact": True,
                 },
             )
-            assert created.status == 201
+            assert created.status == 202
             assert created.headers["X-Request-Id"]  # nginx's request id reached the service and came back
 
         # A service that dies is started again by the launcher, and the platform carries on.
