@@ -11,9 +11,26 @@ proxy_http_version 1.1;
 proxy_set_header Host $http_host;
 proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
 proxy_set_header X-Forwarded-Proto $scheme;
-proxy_set_header X-Request-Id $request_id;
+proxy_set_header X-Request-Id $civic_request_id;
 proxy_set_header Connection "";
 """
+
+
+# The client's own request id when well-formed (the services accept the same form), else nginx's.
+# Both the services and this log carry it, so a request's lines can be joined. The path is logged
+# without its query string, which may hold a token (survey links).
+_REQUEST_LOG = r"""  map $http_x_request_id $civic_request_id {
+    "~^[A-Za-z0-9._-]{8,64}$" $http_x_request_id;
+    default $request_id;
+  }
+  map $request_uri $civic_path {
+    "~^(?<path_only>[^?]*)" $path_only;
+  }
+  log_format civic escape=json '{"ts":"$time_iso8601","service":"nginx","method":"$request_method",'
+    '"path":"$civic_path","status":$status,"duration_ms":$request_time,"request_id":"$civic_request_id",'
+    '"upstream":"$upstream_addr","bytes_sent":$body_bytes_sent}';
+  # nginx's standard output is its log in the run's logs folder, beside the services'.
+  access_log /dev/stdout civic;"""
 
 
 def nginx_config(specs: list[ServiceSpec], settings: Settings, prefix: Path) -> str:
@@ -26,11 +43,13 @@ def nginx_config(specs: list[ServiceSpec], settings: Settings, prefix: Path) -> 
             locations.append(
                 f"location {path} {{ include proxy_headers.conf; proxy_pass http://{spec.name}; }}"
             )
-        for probe in ("healthz", "readyz", "metrics"):
+        # Not /metrics: it stays on the service's own port, for Prometheus on this machine.
+        for probe in ("healthz", "readyz"):
             locations.append(
                 f"location = /{spec.name}/{probe} {{ include proxy_headers.conf; "
                 f"proxy_pass http://{spec.name}/{probe}; }}"
             )
+    home = next(spec.name for spec in specs if "= /" in spec.public_paths)
     temp = "\n".join(
         f"  {kind}_temp_path {prefix}/temp/{kind};"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -45,15 +64,18 @@ pid {prefix}/nginx.pid;
 error_log {prefix}/logs/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
-  access_log {prefix}/logs/access.log;
+{_REQUEST_LOG}
 {temp}
-  client_max_body_size 20m;
+  client_max_body_size {settings.max_body_bytes};
   server_tokens off;
   {nl.join(upstreams)}
   server {{
     listen {settings.host}:{settings.proxy_port};
     location = /favicon.ico {{ return 204; }}
-    location / {{ return 404; }}
+    # Anything no service claims is answered by the home page's "not found": a translated page, or
+    # problem+json under /api/, with the request id. Rewritten first, so nothing else is reachable.
+    location / {{ include proxy_headers.conf; rewrite ^ /not-found break; proxy_pass http://{home}; }}
+    location /api/ {{ include proxy_headers.conf; rewrite ^ /api/not-found break; proxy_pass http://{home}; }}
     {(nl + "  ").join(locations)}
   }}
 }}

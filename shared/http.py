@@ -1,5 +1,6 @@
-"""What every service's HTTP side shares: request ids, problem+json errors, metrics, and the
-/healthz, /readyz and /metrics endpoints."""
+"""What every service's HTTP side shares: request ids, problem+json errors and error pages,
+security headers, request logs, metrics, the static files, and the /healthz, /readyz and
+/metrics endpoints."""
 
 import asyncio
 import logging
@@ -7,17 +8,21 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
+import aiohttp_jinja2
 import asyncpg
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from shared.bus import Bus
+from shared.i18n import choose_language, language_var
 from shared.logs import request_id_var
 from shared.problems import Problem, problem
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
+request_log = logging.getLogger("civic.requests")
 
 POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool", asyncpg.Pool)
 BUS: web.AppKey[Bus] = web.AppKey("bus", Bus)
@@ -31,6 +36,20 @@ LATENCY = Histogram("civic_http_request_seconds", "HTTP request latency", ["serv
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+# On every answer, pages and API alike. The pages have no inline script or style: their CSS is a
+# file each service serves (shared/static), so the policy can refuse everything inline.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    # A page may set a stricter one (a token in its URL: no-referrer).
+    "Referrer-Policy": "same-origin",
+}
+STATIC_DIR = Path(__file__).parent / "static"
+
 
 def request_id(request: web.Request) -> str:
     return request[REQUEST_ID]
@@ -39,7 +58,8 @@ def request_id(request: web.Request) -> str:
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Give the request an id (the caller's, if well-formed) that becomes the events'
-    correlation id, and answer every error on the API as problem+json."""
+    correlation id, answer every error as problem+json on the API or as a page elsewhere, add
+    the security headers, and log one line per request."""
     offered = request.headers.get("X-Request-Id", "")
     rid = offered if _CLIENT_REQUEST_ID.match(offered) else uuid.uuid4().hex
     request[REQUEST_ID] = rid
@@ -49,12 +69,28 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     started = time.perf_counter()
     try:
         response = await _answer(request, handler)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        response.headers["X-Request-Id"] = rid
+        elapsed = time.perf_counter() - started
+        REQUESTS.labels(service, route, str(response.status)).inc()
+        LATENCY.labels(service, route).observe(elapsed)
+        _log_request(request, response.status, elapsed, rid)
     finally:
         request_id_var.reset(token)
-    response.headers["X-Request-Id"] = rid
-    REQUESTS.labels(service, route, str(response.status)).inc()
-    LATENCY.labels(service, route).observe(time.perf_counter() - started)
     return response
+
+
+def _log_request(request: web.Request, status: int, elapsed: float, rid: str) -> None:
+    # The path only: a query string may carry a token (survey links), which a log must not keep.
+    fields = {
+        "method": request.method,
+        "path": request.path,
+        "status": status,
+        "duration_ms": round(elapsed * 1000, 2),
+        "request_id": rid,
+    }
+    request_log.info("%s %s %s %.2f ms", request.method, request.path, status, elapsed * 1000, extra=fields)
 
 
 async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -64,16 +100,41 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     except Problem as exc:
         return exc.response()
     except web.HTTPException as exc:
-        if not wants_problem or exc.status < 400:
-            raise
-        return problem(exc.status, exc.reason, detail=exc.text if exc.text != exc.reason else None)
+        if exc.status < 400:  # a redirect: answered as a plain response, so it gets the headers too
+            return web.Response(status=exc.status, reason=exc.reason, headers=exc.headers, body=exc.body)
+        # Keep what the error says beyond its body, e.g. Allow on a 405.
+        kept = {k: v for k, v in exc.headers.items() if k not in ("Content-Type", "Content-Length")}
+        if wants_problem:
+            detail = exc.text if exc.text != f"{exc.status}: {exc.reason}" else None
+            response = problem(exc.status, exc.reason, detail=detail)
+        else:
+            response = _error_page(request, exc.status, exc.reason)
+        response.headers.update(kept)
+        return response
     except asyncio.CancelledError:
         raise
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         if wants_problem:
             return problem(500, "Internal error", detail=f"request id {request[REQUEST_ID]}")
-        raise
+        return _error_page(request, 500, "Internal Server Error")
+
+
+def _error_page(request: web.Request, status: int, reason: str) -> web.Response:
+    """A page in the reader's language naming the request id, which the logs carry too."""
+    language = choose_language(request)
+    token = language_var.set(language)
+    try:
+        context = {
+            "status": status,
+            "reason": reason,
+            "request_id": request[REQUEST_ID],
+            "language": language,
+            "service": request.app[SERVICE],
+        }
+        return aiohttp_jinja2.render_template("error.html", request, context, status=status)
+    finally:
+        language_var.reset(token)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -104,3 +165,5 @@ def add_operations_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    # Under the service's own prefix, which the proxy sends to it.
+    app.router.add_static(f"/{app[SERVICE]}/static/", STATIC_DIR)

@@ -54,6 +54,18 @@ def choose_language(request: web.Request) -> str:
     return negotiate_locale(accepted, list(LANGUAGES)) or DEFAULT_LANGUAGE
 
 
+async def language_context(request: web.Request) -> dict[str, str]:
+    """For the templates: the page's language, and the link to the same page in the other one.
+    The link is a query alone (a relative reference keeps the path) and keeps the page's other
+    parameters: switching language must not lose what the reader was looking at."""
+    language = language_var.get()
+    other = next(candidate for candidate in LANGUAGES if candidate != language)
+    return {
+        "language": language,
+        "switch_language": "?" + request.rel_url.update_query(lang=other).raw_query_string,
+    }
+
+
 @web.middleware
 async def language_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     language = choose_language(request)

@@ -25,7 +25,7 @@ from shared.bus import Bus
 from shared.consumer import Consumer, Subscription
 from shared.db import create_pool
 from shared.http import BUS, POOL, SERVICE, SETTINGS, add_operations_routes, request_context
-from shared.i18n import gettext_, language_middleware, language_var, ngettext_
+from shared.i18n import gettext_, language_context, language_middleware, ngettext_
 from shared.logs import configure_logging
 from shared.migrations import discover, migrate
 from shared.openapi import Operation, openapi_document
@@ -57,7 +57,9 @@ class ServiceSpec:
 
 
 def build_app(spec: ServiceSpec, settings: Settings, pool: asyncpg.Pool, bus: Bus) -> web.Application:
-    app = web.Application(middlewares=[request_context, language_middleware])
+    app = web.Application(
+        middlewares=[request_context, language_middleware], client_max_size=settings.max_body_bytes
+    )
     app[SERVICE], app[POOL], app[BUS], app[SETTINGS] = spec.name, pool, bus, settings
     env = aiohttp_jinja2.setup(
         app,
@@ -69,7 +71,7 @@ def build_app(spec: ServiceSpec, settings: Settings, pool: asyncpg.Pool, bus: Bu
         ),
         autoescape=True,
         extensions=["jinja2.ext.i18n"],
-        context_processors=[_page_context],
+        context_processors=[_page_context, language_context],
     )
     env.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
     add_operations_routes(app)
@@ -84,7 +86,7 @@ def build_app(spec: ServiceSpec, settings: Settings, pool: asyncpg.Pool, bus: Bu
 
 
 async def _page_context(request: web.Request) -> dict[str, str]:
-    return {"language": language_var.get(), "service": request.app[SERVICE]}
+    return {"service": request.app[SERVICE]}
 
 
 async def apply_migrations(spec: ServiceSpec, settings: Settings) -> list[str]:

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     registrations_per_client: int = 30
     registration_window_s: int = 600
 
+    # The largest request body, in bytes: nginx's client_max_body_size and aiohttp's
+    # client_max_size both, so the two never disagree about what is too large.
+    max_body_bytes: int = 20 * 1024 * 1024
+
     pool_min_size: int = 1
     pool_max_size: int = 5
 
