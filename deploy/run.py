@@ -6,9 +6,12 @@ Ctrl-C (or SIGTERM) stops everything it started.
 
 import argparse
 import asyncio
+import contextlib
+import errno
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -125,11 +128,56 @@ class Launcher:
                 proc.wait()
 
 
+def listening_pid(port: int) -> tuple[int, str] | None:
+    """The process listening on a TCP port and its command line, read from /proc; None when
+    it cannot be found (another user's process, seen without root)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as rows:
+            for row in list(rows)[1:]:
+                fields = row.split()
+                local, state, inode = fields[1], fields[3], fields[9]
+                if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                    inodes.add(f"socket:[{inode}]")
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        with contextlib.suppress(OSError):
+            for fd in fd_dir.iterdir():
+                if os.readlink(fd) in inodes:
+                    argv = (fd_dir.parent / "cmdline").read_bytes().split(b"\0")
+                    return int(fd_dir.parent.name), " ".join(a.decode(errors="replace") for a in argv if a)
+    return None
+
+
+def refuse_taken_ports(settings: Settings) -> None:
+    """Stop at once when a port the platform listens on is taken (most often by a `make run`
+    already up), naming the port and what holds it, before anything is prepared or started."""
+    wanted = [("proxy", settings.host, settings.proxy_port), ("smtp", settings.smtp_host, settings.smtp_port)]
+    wanted += [(spec.name, settings.host, settings.port_of(spec.name)) for spec in SERVICES]
+    for name, host, port in wanted:
+        with socket.socket() as probe:
+            # As the servers bind (SO_REUSEADDR): a port in TIME_WAIT is free, a listener is not.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+                continue
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+        holder = listening_pid(port)
+        by = f"pid {holder[0]} ({holder[1]})" if holder else "a process this user cannot see"
+        raise SystemExit(
+            f"make run: port {port} on {host} ({name}) is taken by {by}.\n"
+            f"Is the platform already running? Stop that one (Ctrl-C where it runs, or "
+            f"kill {holder[0] if holder else 'PID'}), or choose another port with CIVIC_{name.upper()}_PORT."
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m deploy.run")
     parser.add_argument("--no-demo", action="store_true", help="do not load demo data")
     args = parser.parse_args()
     settings = get_settings()
+    refuse_taken_ports(settings)
     prepared = asyncio.run(prepare(settings, demo_data=not args.no_demo))
     print(f"prepared: {prepared}", flush=True)
 

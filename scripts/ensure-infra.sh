@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Make sure PostgreSQL, RabbitMQ and nginx are here and running: start what is stopped, install
-# what is missing when we are root (Debian), otherwise say the one command that does it.
+# what is missing when we are root (Debian), otherwise say the one command that does it; then
+# the platform's two database roles (deploy/roles.py).
 set -uo pipefail
+cd "$(dirname "$0")/.."
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -25,7 +27,6 @@ wait_port() {
 if ! port_open 5432; then
   if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
     apt_install postgresql
-    # The machine's convention: trust auth on loopback for the local developer.
   fi
   echo "starting PostgreSQL"
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start
@@ -50,4 +51,6 @@ fi
 if [ "${1:-}" = "--browser" ] && [ ! -x /usr/lib/chromium/chromium ]; then
   apt_install chromium
 fi
-exit 0
+
+# The owner and serving roles, with passwords kept in .env: created once (as root), checked after.
+exec .venv/bin/python -m deploy.roles

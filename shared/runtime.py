@@ -23,7 +23,7 @@ from aiohttp import web
 
 from shared.bus import Bus
 from shared.consumer import Consumer, Subscription
-from shared.db import create_pool
+from shared.db import create_pool, grant_serving_role, migration_url, serving_role
 from shared.http import BUS, POOL, SERVICE, SETTINGS, add_operations_routes, request_context
 from shared.i18n import gettext_, language_context, language_middleware, ngettext_
 from shared.logs import configure_logging
@@ -90,9 +90,16 @@ async def _page_context(request: web.Request) -> dict[str, str]:
 
 
 async def apply_migrations(spec: ServiceSpec, settings: Settings) -> list[str]:
-    conn = await asyncpg.connect(settings.database_url)
+    """As the owner; the serving role gets its grants on what the migrations create."""
+    conn = await asyncpg.connect(migration_url(settings))
     try:
-        return await migrate(conn, spec.name, discover(spec.migrations))
+        role = await serving_role(conn, settings)
+        if role:
+            await grant_serving_role(conn, role)
+        applied = await migrate(conn, spec.name, discover(spec.migrations))
+        if role:  # it may see which migrations ran, never record or erase one
+            await conn.execute(f"REVOKE INSERT, UPDATE, DELETE ON {spec.name}.schema_migrations FROM {role}")
+        return applied
     finally:
         await conn.close()
 

@@ -1,15 +1,25 @@
 """Settings read from the environment (prefix ``CIVIC_``), defaulting to what runs on this machine."""
 
 from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The database roles' URLs with the passwords the set-up generated (`python -m deploy.roles`),
+# mode 0600 and not in git. Variables in the environment take precedence over it.
+SECRETS_FILE = Path(__file__).resolve().parent.parent / ".env"
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CIVIC_", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="CIVIC_", frozen=True, env_file=SECRETS_FILE)
 
-    database_url: str = "postgresql://postgres@127.0.0.1:5432/civic"
+    # Web, relays and consumers connect as this role: it may read and write rows, never change
+    # or drop a table, so a table can refuse it UPDATE or DELETE (e.g. an append-only ledger).
+    database_url: str = "postgresql://civic_app@127.0.0.1:5432/civic"
+    # Migrations run as the owner of every schema and table, which may also create databases.
+    migration_database_url: str = "postgresql://civic_owner@127.0.0.1:5432/civic"
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     # Prepended to every exchange and queue name, so two runs can share one broker.
     bus_prefix: str = ""
@@ -51,6 +61,15 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_json: bool = True
+
+    def with_database(self, name: str) -> "Settings":
+        """The same roles and server, another database (a test run's, a bench's)."""
+        return self.model_copy(
+            update={
+                key: urlsplit(getattr(self, key))._replace(path=f"/{name}").geturl()
+                for key in ("database_url", "migration_database_url")
+            }
+        )
 
     def port_of(self, service: str) -> int:
         return int(getattr(self, f"{service}_port"))

@@ -6,6 +6,7 @@ import itertools
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from urllib.parse import quote, unquote, urlsplit
 
 import asyncpg
 import pytest
@@ -14,18 +15,38 @@ from deploy.stack import SERVICES
 from shared.bus import Bus
 from shared.db import create_pool, drop_database, ensure_database
 from shared.runtime import apply_migrations
-from shared.settings import Settings
+from shared.settings import Settings, get_settings
 
 RUN_ID = uuid.uuid4().hex[:10]
 _test_numbers = itertools.count()
 
 
 def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+    try:
+        done = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, timeout=60, check=False)
+        problem = done.stderr.decode(errors="replace").strip() if done.returncode else ""
+    except OSError as exc:
+        problem = str(exc)
+    if problem:
+        pytest.exit(
+            f"rabbitmqctl {' '.join(args)} failed: {problem}\n"
+            "The tests make a RabbitMQ vhost per run, which needs root. Either run the tests as root, "
+            "or make a vhost of your own once and point the tests at it:\n"
+            "    sudo rabbitmqctl add_vhost civic-dev\n"
+            "    sudo rabbitmqctl set_permissions -p civic-dev guest '.*' '.*' '.*'\n"
+            "    export CIVIC_RABBITMQ_URL=amqp://guest:guest@127.0.0.1:5672/civic-dev",
+            returncode=2,
+        )
 
 
 @pytest.fixture(scope="session")
 def vhost() -> Iterator[str]:
+    """A vhost of the run's own; or the one CIVIC_RABBITMQ_URL names, when it names one (a
+    developer without root): every test still has queue names of its own (``settings``)."""
+    configured = urlsplit(get_settings().rabbitmq_url).path.lstrip("/")
+    if configured:
+        yield unquote(configured)
+        return
     name = f"civic-test-{RUN_ID}"
     _rabbitmqctl("add_vhost", name)
     _rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
@@ -35,21 +56,25 @@ def vhost() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 async def run_settings(vhost: str) -> AsyncIterator[Settings]:
-    settings = Settings(
-        database_url=f"postgresql://postgres@127.0.0.1:5432/civic_test_{RUN_ID}",
-        rabbitmq_url=f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
-        retry_delays_ms=[50, 150],
-        pool_min_size=1,
-        pool_max_size=3,
-        relay_poll_s=0.2,
-        publish_timeout_s=3.0,
-        log_json=False,
+    """A database of the run's own, migrated by the owner role; everything else in the tests
+    connects as the serving role (``database_url``), as the services do."""
+    base = get_settings()
+    settings = base.with_database(f"civic_test_{RUN_ID}").model_copy(
+        update={
+            "rabbitmq_url": urlsplit(base.rabbitmq_url)._replace(path=f"/{quote(vhost, safe='')}").geturl(),
+            "retry_delays_ms": [50, 150],
+            "pool_min_size": 1,
+            "pool_max_size": 3,
+            "relay_poll_s": 0.2,
+            "publish_timeout_s": 3.0,
+            "log_json": False,
+        }
     )
-    await ensure_database(settings.database_url)
+    await ensure_database(settings.migration_database_url)
     for spec in SERVICES:
         await apply_migrations(spec, settings)
     yield settings
-    await drop_database(settings.database_url)
+    await drop_database(settings.migration_database_url)
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ EFFECTS = Migration(
 async def flow(run_settings: Settings) -> AsyncIterator[asyncpg.Pool]:
     """A schema of the tests' own with the plumbing tables and an ``effects`` table."""
     schema = "flow_tests"
-    conn = await asyncpg.connect(run_settings.database_url)
+    conn = await asyncpg.connect(run_settings.migration_database_url)
     try:
         await migrate(conn, schema, [*plumbing(), EFFECTS, DEFERRED])
     finally:

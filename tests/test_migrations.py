@@ -14,7 +14,7 @@ MIGRATIONS = [
 
 
 async def _connect(settings: Settings) -> asyncpg.Connection:
-    return await asyncpg.connect(settings.database_url)
+    return await asyncpg.connect(settings.migration_database_url)
 
 
 async def test_running_twice_applies_once(run_settings: Settings) -> None:

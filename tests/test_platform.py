@@ -33,9 +33,8 @@ def free_port() -> int:
 
 @pytest.fixture
 async def platform_settings(run_settings: Settings, tmp_path: Path) -> AsyncIterator[Settings]:
-    settings = run_settings.model_copy(
+    settings = run_settings.with_database(f"civic_e2e_{uuid.uuid4().hex[:8]}").model_copy(
         update={
-            "database_url": f"postgresql://postgres@127.0.0.1:5432/civic_e2e_{uuid.uuid4().hex[:8]}",
             "bus_prefix": f"e2e{uuid.uuid4().hex[:6]}.",
             **{
                 f"{name}_port": free_port()
@@ -44,7 +43,7 @@ async def platform_settings(run_settings: Settings, tmp_path: Path) -> AsyncIter
         }
     )
     yield settings
-    await drop_database(settings.database_url)
+    await drop_database(settings.migration_database_url)
 
 
 def environment(settings: Settings, run_dir: Path) -> dict[str, str]:
