@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.faults.crashes import kill_mid_work
+from bench.faults.crashes import WINDOWS, crash_in_window
 from bench.faults.roles import ROLES, RoundPlatform
 from shared.bus import Bus
 
@@ -37,6 +37,9 @@ class Fault:
     held: bool = True
     # Whether the round's consumers run with handlers that fail while the drill's flag exists.
     flaky_handlers: bool = False
+    # What must be above 0 after the round for the fault to have done something (bench.faults.suite
+    # names them: window_hits, unanswered, redelivered, retried, rejected, poison_parked).
+    evidence: tuple[str, ...] = ()
 
 
 async def _nothing(drill: Drill) -> None:
@@ -45,13 +48,16 @@ async def _nothing(drill: Drill) -> None:
 
 def _kill(process: str) -> Fault:
     async def inject(drill: Drill) -> None:
-        await kill_mid_work(drill.platform, drill.bus, process)
+        await crash_in_window(drill.platform, process)
 
     async def heal(drill: Drill) -> None:
         drill.platform.processes[process].start()
 
-    return Fault(f"kill:{process}", f"kill -9 {process} part-way through its work, restarted after "
-                 "the hold", inject, heal)
+    # The harm each window can do, had the platform not guarded against it: a committed write
+    # never answered, rows published again, messages handled again.
+    shows = "unanswered" if process == "web" else "redelivered"
+    return Fault(f"kill:{process}", f"{process} kills itself at {WINDOWS[process]}, restarted after "
+                 "the hold", inject, heal, evidence=("window_hits", shows))
 
 
 async def _stop_rabbit(drill: Drill) -> None:
@@ -106,12 +112,12 @@ async def _recover_handlers(drill: Drill) -> None:
 FAULTS: tuple[Fault, ...] = (
     *(_kill(process) for process, _service, _role in ROLES),
     Fault("restart:rabbitmq", "orderly stop of the broker while consumers hold deliveries, then start",
-          _stop_rabbit, _start_rabbit, held=False),
+          _stop_rabbit, _start_rabbit, held=False, evidence=("redelivered",)),
     Fault("restart:postgresql", "immediate stop of the cluster, restarted after the hold",
-          _crash_postgres, _start_postgres),
+          _crash_postgres, _start_postgres, evidence=("rejected",)),
     Fault("poison-message", "a non-JSON body and an invalid person.registered on the exchange",
-          _publish_poison, _nothing, held=False),
+          _publish_poison, _nothing, held=False, evidence=("poison_parked",)),
     Fault("failing-handler", "every handler fails for the hold time, then works again",
-          _fail_handlers, _recover_handlers, flaky_handlers=True),
+          _fail_handlers, _recover_handlers, flaky_handlers=True, evidence=("retried",)),
 )
 FAULTS_BY_NAME = {fault.name: fault for fault in FAULTS}

@@ -56,12 +56,14 @@ class Child:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def start(self) -> None:
+    def start(self, extra_env: dict[str, str] | None = None) -> None:
+        """Start it; ``extra_env`` applies to this start only (a crash point armed, say)."""
         assert not self.running, f"{self.name} is already running"
         self.starts += 1
+        env = {**(self.env or os.environ), **extra_env} if extra_env else self.env
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
-                self.argv, env=self.env, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=log,
+                self.argv, env=env, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True, user=self.user, group=self.user,
                 extra_groups=[] if self.user else None,
                 preexec_fn=_signal_on_parent_death(self.orphan_signal),

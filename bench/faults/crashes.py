@@ -1,101 +1,44 @@
-"""kill -9 aimed at the moment a crash can do harm: when the process has taken work on and not
-yet told anyone it is done (the web between a commit and its 201, a relay between publishing
-and marking rows sent, a consumer between its commit and its acks).
+"""kill -9 at the moment a crash can do harm, every time: the process kills itself at a crash
+point (shared.crashpoints) when it has taken work on and not yet told anyone it is done (the web
+between its commit and its answer, a relay between publishing and marking rows sent, a consumer
+between its commit and its acks), and records that it got there before dying.
 
-A process killed while idle proves little, and under a steady load these processes are idle
-most of the time. So the target is first frozen (SIGSTOP) while work piles up for it, then
-thawed and killed as soon as it is seen part-way through that work.
+The target is restarted with its crash point armed, to die the Nth time it reaches it; a process
+that never gets there is killed all the same, and the round reports the window as not hit.
 """
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-
-import asyncpg
-from aio_pika.abc import AbstractIncomingMessage
 
 from bench.faults.roles import RoundPlatform
-from shared.bus import Bus
 
-# What to await for "the target is part-way through its work".
-PartWay = Callable[[], Awaitable[object]]
-# Entered before the target thaws, so that nothing it does afterwards goes unseen.
-Watch = Callable[[RoundPlatform, Bus], contextlib.AbstractAsyncContextManager[PartWay]]
-
-
-def _count_grows(sql: str) -> Watch:
-    """A count that moves at the target's first commit, while the rest of the pile is in hand."""
-
-    @contextlib.asynccontextmanager
-    async def watch(platform: RoundPlatform, bus: Bus) -> AsyncIterator[PartWay]:
-        conn = await asyncpg.connect(platform.settings.database_url)
-        try:
-            before = await conn.fetchval(sql)
-
-            async def grown() -> None:
-                # No pause between probes: the window is a few milliseconds wide.
-                while await conn.fetchval(sql) == before:
-                    pass
-
-            yield grown
-        finally:
-            await conn.close()
-
-    return watch
-
-
-@contextlib.asynccontextmanager
-async def _first_publish(platform: RoundPlatform, bus: Bus) -> AsyncIterator[PartWay]:
-    """A tap on the exchange: the first event routed means the relay's batch is on its way and
-    its rows are not marked sent until every confirm is back."""
-    channel = await bus.channel()
-    try:
-        tap = await channel.declare_queue(exclusive=True, auto_delete=True)
-        await tap.bind(await channel.get_exchange(bus.exchange_name), routing_key="#")
-        arrived = asyncio.Event()
-
-        async def on_message(message: AbstractIncomingMessage) -> None:
-            arrived.set()
-
-        await tap.consume(on_message, no_ack=True)
-        yield arrived.wait
-    finally:
-        await channel.close()
-
-
-@dataclass(frozen=True)
-class Aim:
-    # The target first, then the processes that would otherwise take over its work meanwhile.
-    frozen: tuple[str, ...]
-    watch: Watch
-
-
-AIMS = {
-    "web": Aim(("web",), _count_grows("SELECT count(*) FROM engagement.people")),
-    "relay-a": Aim(("relay-a", "relay-b"), _first_publish),
-    "relay-b": Aim(("relay-b", "relay-a"), _first_publish),
-    "surveys-consumer": Aim(("surveys-consumer",), _count_grows("SELECT count(*) FROM surveys.inbox")),
-    "notifications-consumer": Aim(("notifications-consumer",),
-                                  _count_grows("SELECT count(*) FROM notifications.inbox")),
+WINDOWS = {
+    "web": "http.after_commit_before_response",
+    "relay-a": "relay.after_publish_before_mark",
+    "relay-b": "relay.after_publish_before_mark",
+    "surveys-consumer": "consumer.after_commit_before_ack",
+    "notifications-consumer": "consumer.after_commit_before_ack",
 }
+# Not the first time: by then the process is past its start-up and has work of others in flight.
+CRASH_AFTER = {"web": 5, "relay-a": 2, "relay-b": 2, "surveys-consumer": 2, "notifications-consumer": 2}
+# Held still while the target is armed, so the work the target would miss is not taken over by them.
+COMPETITORS = {"relay-a": ("relay-b",), "relay-b": ("relay-a",)}
 
 
-async def kill_mid_work(platform: RoundPlatform, bus: Bus, process: str, *, freeze_s: float = 1.0,
-                        patience_s: float = 5.0) -> None:
-    aim = AIMS[process]
-    target, *others = (platform.processes[name] for name in aim.frozen)
-    for child in (target, *others):
+async def crash_in_window(platform: RoundPlatform, process: str, *, patience_s: float = 30.0) -> None:
+    target = platform.processes[process]
+    others = [platform.processes[name] for name in COMPETITORS.get(process, ())]
+    for child in others:
         child.freeze()
     try:
-        await asyncio.sleep(freeze_s)
-        async with aim.watch(platform, bus) as part_way:
-            target.thaw()
-            # Killed all the same if the moment never comes: a crash it is, only a blunter one.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(part_way(), patience_s)
+        # An orderly stop, awaited without blocking the load that goes on meanwhile.
+        target.signal(target.stop_signal)
+        await target.wait_exit(30)
+        target.start({"CIVIC_CRASH_POINT": WINDOWS[process], "CIVIC_CRASH_AFTER": str(CRASH_AFTER[process])})
+        # Killed all the same if the moment never comes; audit.crash_hits tells the two apart.
+        with contextlib.suppress(TimeoutError):
+            await target.wait_exit(patience_s)
+        if target.running:
             target.kill()
     finally:
         for child in others:
             child.thaw()
-

@@ -5,26 +5,31 @@ from pathlib import Path
 
 from rich.table import Table
 
-from bench.faults.suite import Result, SuiteConfig
+from bench.faults.suite import EVIDENCE, HARM, Result, SuiteConfig
 
-_COUNTS = ("lost", "undelivered", "duplicate_effects", "duplicate_notices", "parked_wrongly", "crashed")
+_HEADINGS = {
+    "rejected": "rejected", "unanswered": "committed\nunanswered", "redelivered": "redelivered",
+    "retried": "retried", "window_hits": "crash\nwindows", "poison_parked": "poison\nparked",
+    "lost": "lost", "undelivered": "undelivered", "duplicate_effects": "effects\ntwice",
+    "orphan_effects": "effects\nw/o source", "parked_wrongly": "parked\nwrongly", "crashed": "crashed",
+}
 
 
 def table(results: list[Result], config: SuiteConfig) -> Table:
     view = Table(title=f"Faults under {config.rate:g} registrations/s, {config.rounds} round(s) each, "
-                       f"held {config.hold_s:g}s",
-                 caption="Every count must be 0. 'contact points twice' stands for duplicate notices: "
-                         "nothing is sent yet. Recovery: worst round, from the fault until a write "
-                         "acknowledged after it and all before it have every effect.")
+                       f"held {config.hold_s:g}s" + (f", MUTANT {config.mutant}" if config.mutant else ""),
+                 caption="Left of 'lost': what each fault did (each fault must show its own evidence). "
+                         "From 'lost' on: harm, every count must be 0. Recovery: worst round, from the "
+                         "fault until a write acknowledged after it and all before it have every effect.")
     view.add_column("fault", no_wrap=True)
-    for heading in ("acked", "rejected", "lost", "undelivered", "effects\ntwice",
-                    "contact points\ntwice", "parked\nwrongly", "crashed", "recovery\ns"):
-        view.add_column(heading, justify="right")
+    view.add_column("acked", justify="right")
+    for name in (*EVIDENCE, *HARM, "recovery"):
+        view.add_column(_HEADINGS.get(name, "recovery\ns"), justify="right")
     for r in results:
-        counts = [getattr(r, name) for name in _COUNTS]
         view.add_row(
-            r.fault, str(r.acknowledged), str(r.rejected),
-            *(f"[red]{n}[/]" if n else "0" for n in counts),
+            r.fault, str(r.acknowledged),
+            *(str(getattr(r, name)) for name in EVIDENCE),
+            *(f"[red]{n}[/]" if (n := getattr(r, name)) else "0" for name in HARM),
             "[red]never[/]" if r.recovery_s is None else f"{r.recovery_s:.1f}",
             style=None if r.ok else "bold",
         )
@@ -33,9 +38,10 @@ def table(results: list[Result], config: SuiteConfig) -> Table:
 
 def write_json(results: list[Result], path: Path) -> None:
     rows = [
-        {"fault": r.fault, "rounds": r.rounds, "acknowledged": r.acknowledged, "rejected": r.rejected,
-         **{name: getattr(r, name) for name in _COUNTS}, "recovery_s": r.recovery_s,
-         "problems": list(r.problems)}
+        {"fault": r.fault, "rounds": r.rounds, "acknowledged": r.acknowledged,
+         "evidence": {name: getattr(r, name) for name in EVIDENCE},
+         "harm": {name: getattr(r, name) for name in HARM},
+         "recovery_s": r.recovery_s, "problems": list(r.problems), "ok": r.ok}
         for r in results
     ]
     path.write_text(json.dumps(rows, indent=2) + "\n")

@@ -2,13 +2,13 @@
 then a count of what was lost, left undelivered or applied twice."""
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
-from uuid import UUID
 
 import asyncpg
 
@@ -16,6 +16,7 @@ from bench.faults import audit
 from bench.faults.catalogue import FAULTS, FAULTS_BY_NAME, Drill, Fault
 from bench.faults.infra import Infra, private_infra
 from bench.faults.load import RegistrationLoad
+from bench.faults.mutants import MUTANTS
 from bench.faults.roles import RETRY_DELAYS_MS, RoundPlatform
 from shared.bus import BROKER_ERRORS, Bus
 from shared.db import CONNECTION_ERRORS
@@ -35,8 +36,12 @@ class SuiteConfig:
     settle_timeout_s: float = 180.0
     faults: tuple[str, ...] = tuple(fault.name for fault in FAULTS)
     log_dir: Path | None = None
+    # A deliberately broken platform (bench.faults.mutants), to show the audit fails when it must.
+    mutant: str | None = None
 
     def __post_init__(self) -> None:
+        if self.mutant is not None and self.mutant not in MUTANTS:
+            raise ValueError(f"unknown mutant {self.mutant!r}; known: {', '.join(MUTANTS)}")
         unknown = set(self.faults) - set(FAULTS_BY_NAME)
         if unknown:
             raise ValueError(f"unknown faults {sorted(unknown)}; known: {sorted(FAULTS_BY_NAME)}")
@@ -46,16 +51,27 @@ class SuiteConfig:
             raise ValueError(f"hold_s must be at most {sum(RETRY_DELAYS_MS) / 2000:.2f}s")
 
 
+# Harm: each must be 0.
+HARM = ("lost", "undelivered", "duplicate_effects", "orphan_effects", "parked_wrongly", "crashed")
+# Evidence that a fault did something; which must be above 0 is each fault's choice (Fault.evidence).
+EVIDENCE = ("rejected", "unanswered", "redelivered", "retried", "window_hits", "poison_parked")
+
+
 @dataclass(frozen=True)
 class Result:
     fault: str
     rounds: int
     acknowledged: int
-    rejected: int  # requests without a 201: refused while the fault lasted, never promised
+    rejected: int  # requests without a 2xx: refused while the fault lasted, never promised
+    unanswered: int  # registrations committed whose answer never reached the client
+    redelivered: int  # messages a consumer got a second copy of (re-published or redelivered)
+    retried: int  # deliveries of retries after a handler failed
+    window_hits: int  # crash points reached (shared.crashpoints' record)
+    poison_parked: int  # injected poison messages found in the DLQs
     lost: int
     undelivered: int
     duplicate_effects: int
-    duplicate_notices: int
+    orphan_effects: int
     parked_wrongly: int
     crashed: int  # role processes that died on their own
     recovery_s: float | None  # the worst round's; None when a round never recovered
@@ -64,8 +80,7 @@ class Result:
     @property
     def ok(self) -> bool:
         return (self.recovery_s is not None and not self.problems
-                and not (self.lost or self.undelivered or self.duplicate_effects
-                         or self.duplicate_notices or self.parked_wrongly or self.crashed))
+                and not any(getattr(self, name) for name in HARM))
 
 
 async def run_suite(config: SuiteConfig) -> list[Result]:
@@ -84,7 +99,8 @@ async def run_suite(config: SuiteConfig) -> list[Result]:
 
 async def run_round(infra: Infra, fault: Fault, config: SuiteConfig, name: str) -> Result:
     flag = infra.root / f"{name}.fail"
-    platform = RoundPlatform(infra, name, flaky_flag=flag if fault.flaky_handlers else None)
+    platform = RoundPlatform(infra, name, flaky_flag=flag if fault.flaky_handlers else None,
+                             mutant=config.mutant)
     try:
         await platform.start()
         bus = Bus(platform.settings, name="faults")
@@ -116,20 +132,30 @@ async def _drill(drill: Drill, fault: Fault, config: SuiteConfig) -> Result:
     finally:
         await load.stop()
     problems = [] if await _settle(drill, config.settle_timeout_s) else ["did not settle"]
-    counts = await _with_connection(platform.settings, lambda conn: audit.count(
-        conn, drill.bus, load.acknowledged, drill.poison_ids))
+
+    async def audit_all(conn: asyncpg.Connection) -> tuple[audit.Counts, int]:
+        counts = await audit.count(conn, drill.bus, load.acknowledged, drill.poison_ids)
+        return counts, await audit.unanswered(conn, load.acknowledged)
+
+    counts, unanswered = await _with_connection(platform.settings, audit_all)
+    deliveries = audit.deliveries(platform.delivery_log)
     crashed = platform.crashed()
     if crashed:
         problems.append(f"crashed: {', '.join(crashed)}")
-    return Result(
+    result = Result(
         fault=fault.name, rounds=1,
-        acknowledged=len(load.acknowledged), rejected=load.rejected,
+        acknowledged=len(load.acknowledged), rejected=load.rejected, unanswered=unanswered,
+        redelivered=deliveries.redelivered, retried=deliveries.retried,
+        window_hits=sum(audit.crash_hits(platform.crash_record).values()),
+        poison_parked=counts.poison_parked,
         lost=counts.lost, undelivered=counts.undelivered,
-        duplicate_effects=counts.duplicate_effects, duplicate_notices=counts.duplicate_notices,
+        duplicate_effects=counts.duplicate_effects, orphan_effects=counts.orphan_effects,
         parked_wrongly=counts.parked_wrongly, crashed=len(crashed),
         recovery_s=None if recovered is None else round(recovered - injected, 2),
-        problems=tuple(problems),
     )
+    # A fault that did nothing proves nothing: each names what it must have caused.
+    problems += [f"did nothing: {name} is 0" for name in fault.evidence if not getattr(result, name)]
+    return dataclasses.replace(result, problems=tuple(problems))
 
 
 async def _recovered_at(platform: RoundPlatform, load: RegistrationLoad, since: float,
@@ -147,10 +173,10 @@ async def _recovered_at(platform: RoundPlatform, load: RegistrationLoad, since: 
     return None
 
 
-async def _missing(settings: Settings, ids: Sequence[UUID]) -> int | None:
+async def _missing(settings: Settings, names: Sequence[str]) -> int | None:
     """Effects still missing, or None while the database cannot say."""
     try:
-        return await _with_connection(settings, lambda conn: audit.missing_effects(conn, ids))
+        return await _with_connection(settings, lambda conn: audit.missing_effects(conn, names))
     except CONNECTION_ERRORS:
         return None
 
@@ -182,13 +208,7 @@ def _combine(results: list[Result]) -> Result:
     return Result(
         fault=results[0].fault, rounds=len(results),
         acknowledged=sum(r.acknowledged for r in results),
-        rejected=sum(r.rejected for r in results),
-        lost=sum(r.lost for r in results),
-        undelivered=sum(r.undelivered for r in results),
-        duplicate_effects=sum(r.duplicate_effects for r in results),
-        duplicate_notices=sum(r.duplicate_notices for r in results),
-        parked_wrongly=sum(r.parked_wrongly for r in results),
-        crashed=sum(r.crashed for r in results),
+        **{name: sum(getattr(r, name) for r in results) for name in (*EVIDENCE, *HARM)},
         recovery_s=None if None in recoveries else max(r for r in recoveries if r is not None),
         problems=tuple(p for r in results for p in r.problems),
     )
@@ -196,7 +216,6 @@ def _combine(results: list[Result]) -> Result:
 
 def _summary(result: Result) -> str:
     recovery = "never" if result.recovery_s is None else f"{result.recovery_s:.1f}s"
-    return (f"{result.acknowledged} acknowledged, {result.rejected} rejected, lost {result.lost}, "
-            f"undelivered {result.undelivered}, effects twice {result.duplicate_effects}, "
-            f"parked wrongly {result.parked_wrongly}, crashed {result.crashed}, recovery {recovery}"
-            + "".join(f"; {p}" for p in result.problems))
+    return (f"{result.acknowledged} acknowledged, "
+            + ", ".join(f"{name} {getattr(result, name)}" for name in (*EVIDENCE, *HARM))
+            + f", recovery {recovery}" + "".join(f"; {p}" for p in result.problems))
