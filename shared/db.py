@@ -64,31 +64,42 @@ def migration_url(settings: Settings) -> str:
 
 
 @contextlib.asynccontextmanager
-async def _maintenance(database_url: str) -> AsyncIterator[tuple[asyncpg.Connection, str]]:
-    """A connection to the server's ``postgres`` database, and the quoted name of the one in
-    ``database_url`` (CREATE and DROP DATABASE take no parameters)."""
+async def _maintenance(database_url: str) -> AsyncIterator[tuple[asyncpg.Connection, str, str]]:
+    """A connection to the server's ``postgres`` database, the name of the one in
+    ``database_url`` and that name quoted (CREATE and DROP DATABASE take no parameters)."""
     url = urlsplit(database_url)
+    name = url.path[1:]
     conn = await asyncpg.connect(url._replace(path="/postgres").geturl())
     try:
-        yield conn, await conn.fetchval("SELECT quote_ident($1)", url.path[1:])
+        yield conn, name, await conn.fetchval("SELECT quote_ident($1)", name)
     finally:
         await conn.close()
 
 
 async def ensure_database(database_url: str) -> bool:
     """Create the database if it is missing, owned by the URL's role (the migrations' owner).
-    True when created."""
-    async with _maintenance(database_url) as (conn, quoted):
+    True when created. Refuses, saying what to do, one this role may not create schemas in."""
+    async with _maintenance(database_url) as (conn, name, quoted):
         try:
             await conn.execute(f"CREATE DATABASE {quoted}")
         except asyncpg.DuplicateDatabaseError:
+            if not await conn.fetchval("SELECT has_database_privilege($1, 'CREATE')", name):
+                owner = await conn.fetchval(
+                    "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1", name
+                )
+                role = role_of(database_url)
+                raise PermissionError(
+                    f"database {name} belongs to {owner} and {role} may not create schemas in it "
+                    f"(made before the platform's roles?). If it holds only demo data, drop it: "
+                    f"sudo -u postgres dropdb {quoted}; otherwise give it, its schemas and tables to {role}"
+                ) from None
             return False
         return True
 
 
 async def drop_database(database_url: str) -> None:
     """Drop it as its owner, ending the serving role's sessions (the owner is a member of it)."""
-    async with _maintenance(database_url) as (conn, quoted):
+    async with _maintenance(database_url) as (conn, _name, quoted):
         await conn.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
 
 

@@ -19,7 +19,7 @@ import pytest
 from deploy.roles import create_roles, with_password
 from deploy.roles import main as roles_main
 from deploy.stack import SERVICES
-from shared.db import role_of
+from shared.db import drop_database, ensure_database, role_of
 from shared.migrations import Migration, migrate
 from shared.runtime import apply_migrations
 from shared.settings import Settings
@@ -207,3 +207,21 @@ async def test_without_root_the_set_up_names_the_one_command(
     err = capsys.readouterr().err
     assert "civic_nobody_app" in err
     assert f"sudo {os.path.relpath(sys.executable)} -m deploy.roles" in err
+
+
+async def test_a_database_the_owner_may_not_build_in_is_refused_with_what_to_do(
+    run_settings: Settings,
+) -> None:
+    """E.g. a `civic` database made by the superuser before the roles existed."""
+    settings = run_settings.with_database(f"civic_foreign_{uuid.uuid4().hex[:8]}")
+    assert await ensure_database(settings.migration_database_url)
+    try:
+        conn = await asyncpg.connect(settings.migration_database_url)
+        await conn.execute(
+            f"REVOKE CREATE ON DATABASE {urlsplit(settings.database_url).path[1:]} FROM CURRENT_USER"
+        )
+        await conn.close()
+        with pytest.raises(PermissionError, match=r"may not create schemas in it.*dropdb"):
+            await ensure_database(settings.migration_database_url)
+    finally:
+        await drop_database(settings.migration_database_url)
