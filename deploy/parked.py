@@ -1,7 +1,8 @@
 """Parked (dead-lettered) messages, for the operator on call.
 
-python -m deploy.parked list                 # every consumer's DLQ, with errors
-python -m deploy.parked replay QUEUE [ID ...] # put them back once the cause is fixed
+python -m deploy.parked list                   # every consumer's DLQ and the unrouted events
+python -m deploy.parked replay QUEUE [ID ...]   # put them back once the cause is fixed
+python -m deploy.parked replay unrouted [ID ...] # publish unrouted events again, once bound
 """
 
 import argparse
@@ -10,28 +11,34 @@ import sys
 
 from deploy.stack import SERVICES
 from shared.bus import Bus
-from shared.parked import list_parked, replay_parked
+from shared.parked import ParkedMessage, list_parked, list_unrouted, replay_parked, replay_unrouted
 from shared.settings import get_settings
 
 QUEUES = [sub.consumer for spec in SERVICES for sub in spec.subscriptions]
+UNROUTED = "unrouted"
 
 
 async def _list(bus: Bus, as_json: bool) -> int:
     total = 0
-    for queue in QUEUES:
-        parked = await list_parked(bus, queue)
-        total += len(parked)
+    places = [(f"{queue}.dlq", await list_parked(bus, queue)) for queue in QUEUES]
+    places.append((UNROUTED, await list_unrouted(bus)))
+    for place, messages in places:
+        total += len(messages)
         if not as_json:
-            print(f"{queue}.dlq: {len(parked)} parked")
-        for message in parked:
-            if as_json:
-                print(message.as_json())
-            else:
-                print(
-                    f"  {message.message_id} {message.event_type} attempts={message.attempts} "
-                    f"parked_at={message.parked_at}\n    {message.error}"
-                )
+            print(f"{place}: {len(messages)} parked")
+        for message in messages:
+            _show(place, message, as_json)
     return total
+
+
+def _show(place: str, message: ParkedMessage, as_json: bool) -> None:
+    if as_json:
+        print(message.as_json(place))
+        return
+    print(
+        f"  {message.message_id} {message.event_type or message.routing_key} attempts={message.attempts} "
+        f"parked_at={message.parked_at}\n    {message.error}"
+    )
 
 
 async def _main(args: argparse.Namespace) -> int:
@@ -41,8 +48,12 @@ async def _main(args: argparse.Namespace) -> int:
         if args.command == "list":
             await _list(bus, args.json)
             return 0
+        if args.queue == UNROUTED:
+            replayed = await replay_unrouted(bus, set(args.ids) or None)
+            print(f"published {replayed} message(s) again; any still unbound are back in {UNROUTED}")
+            return 0
         if args.queue not in QUEUES:
-            print(f"unknown queue {args.queue!r}; one of: {', '.join(QUEUES)}", file=sys.stderr)
+            print(f"unknown queue {args.queue!r}; one of: {', '.join([*QUEUES, UNROUTED])}", file=sys.stderr)
             return 2
         replayed = await replay_parked(bus, args.queue, set(args.ids) or None)
         print(f"replayed {replayed} message(s) to {args.queue}")
@@ -57,7 +68,7 @@ def main() -> None:
     listing = sub.add_parser("list", help="show parked messages and their errors")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     replay = sub.add_parser("replay", help="move parked messages back to their queue")
-    replay.add_argument("queue", help=f"one of {', '.join(QUEUES)}")
+    replay.add_argument("queue", help=f"one of {', '.join([*QUEUES, UNROUTED])}")
     replay.add_argument("ids", nargs="*", help="only these message ids (default: all)")
     sys.exit(asyncio.run(_main(parser.parse_args())))
 

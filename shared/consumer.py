@@ -4,12 +4,16 @@ delay, park what cannot be handled in the queue's DLQ with its error.
 Messages are handled in batches, one transaction per batch, so a burst costs one commit instead
 of one per event. When a batch fails, its other messages are applied one by one, so a failing
 message fails alone.
+
+Nothing a message holds can end the consumer: whatever cannot be parsed is parked at once, and
+an unexpected error while handling a batch puts its messages back on the queue, where the
+broker's delivery limit parks a message that keeps failing.
 """
 
 import asyncio
+import hashlib
 import logging
 import traceback
-import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,8 +25,10 @@ from prometheus_client import Counter
 
 from shared.bus import BROKER_ERRORS, Bus, QueueNames
 from shared.contracts import Envelope, Event, InvalidMessage, parse_message
-from shared.db import CONNECTION_ERRORS, DbConnection
+from shared.crashpoints import crash_point
+from shared.db import DbConnection
 from shared.settings import Settings
+from shared.topology import declare_consumer
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +71,21 @@ class _Delivery:
     outcome: str = "pending"
     traceback: str = field(default="", repr=False)
 
+    @property
+    def attempt(self) -> int:
+        """Retries so far. A header that is not a small integer counts as none (it was not ours)."""
+        try:
+            return max(0, min(int(str((self.message.headers or {}).get("x-attempt", 0))), 1000))
+        except ValueError:
+            return 0
+
+    @property
+    def key(self) -> str:
+        """What identifies the message across redeliveries, parsed or not."""
+        if self.envelope is not None:
+            return str(self.envelope.id)
+        return self.message.message_id or hashlib.sha256(self.message.body).hexdigest()
+
 
 class _HandlerFailed(Exception):
     """A handler raised: its batch's transaction is rolled back."""
@@ -75,13 +96,19 @@ class _HandlerFailed(Exception):
         self.traceback = traceback
 
 
+class TransactionAborted(Exception):
+    """A handler caught a database error and carried on: PostgreSQL then answers COMMIT with
+    ROLLBACK, silently, so the batch is treated as failed instead."""
+
+
 def _open_channel(message: AbstractIncomingMessage) -> Any | None:
     """The channel a message came on, or None once it closed (a broker restart): aio-pika then
     raises on ``message.channel``, and such a message comes back by itself, unacknowledged."""
     try:
-        return message.channel
+        channel = message.channel
     except BROKER_ERRORS:
         return None
+    return None if channel.is_closed else channel
 
 
 class Consumer:
@@ -93,20 +120,27 @@ class Consumer:
         self.batch_size = settings.consumer_batch
         self.names: QueueNames = bus.queue_names(subscription.consumer)
         self._incoming: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
-        # Channels on which this consumer left a message unacknowledged (see _settle).
-        self._holding_unacked: weakref.WeakSet[Any] = weakref.WeakSet()
 
     async def run(self) -> None:
-        channel = await self.bus.channel(prefetch=self.prefetch)
-        queue = await self.bus.declare_consumer_queues(
-            channel, self.subscription.consumer, self.subscription.routing_keys
+        await declare_consumer(
+            self.bus, self.subscription.consumer, self.subscription.routing_keys, self.pool
         )
+        channel = await self.bus.channel(prefetch=self.prefetch)
+        queue = await self.bus.consume_from(channel, self.subscription.consumer)
         await queue.consume(self._incoming.put)
         try:
             while True:
-                await self.handle_batch(await self._next_batch())
+                batch = await self._next_batch()
+                try:
+                    await self.handle_batch(batch)
+                except Exception:
+                    # A fault of ours, not of one message: put the batch back. A message that
+                    # keeps causing it reaches the broker's delivery limit and is parked.
+                    log.exception("%s: could not handle a batch; requeueing it", self.subscription.consumer)
+                    await self._requeue([_Delivery(m) for m in batch])
         finally:
-            await channel.close()
+            if not channel.is_closed:
+                await channel.close()
 
     async def _next_batch(self) -> list[AbstractIncomingMessage]:
         batch = [await self._incoming.get()]
@@ -116,9 +150,11 @@ class Consumer:
 
     async def handle_batch(self, messages: list[AbstractIncomingMessage]) -> None:
         deliveries = [self._parse(m) for m in messages]
-        valid = [d for d in deliveries if not d.permanent]
-        if valid:
-            await self._apply_until_committed(valid)
+        await self._skip_already_forwarded(deliveries)
+        pending = [d for d in deliveries if d.outcome == "pending" and not d.permanent]
+        if pending:
+            await self._apply_until_committed(pending)
+        crash_point("consumer.after_commit_before_ack")
         await self._settle(deliveries)
 
     def _parse(self, message: AbstractIncomingMessage) -> _Delivery:
@@ -133,40 +169,79 @@ class Consumer:
             delivery.error, delivery.permanent = exc, True
         return delivery
 
+    async def _skip_already_forwarded(self, deliveries: list[_Delivery]) -> None:
+        """A redelivered message whose retry or parking was already sent (its ack was lost) is
+        only acknowledged: the copy sent on carries on."""
+        redelivered = [d for d in deliveries if d.message.redelivered]
+        if not redelivered:
+            return
+        rows = await self.pool.fetch(
+            """SELECT message_key, attempt FROM consumer_forwards
+               WHERE consumer = $1 AND message_key = ANY($2::text[])""",
+            self.subscription.consumer,
+            [d.key for d in redelivered],
+        )
+        forwarded = {(r["message_key"], r["attempt"]) for r in rows}
+        for d in redelivered:
+            if (d.key, d.attempt) in forwarded:
+                d.outcome, d.error = "duplicate", None
+
     async def _apply_until_committed(self, deliveries: list[_Delivery]) -> None:
-        """Apply the batch in one transaction. While the database is unreachable the messages
-        stay unacknowledged here and the batch is tried again: nothing is requeued, so an
-        outage never counts against a message's delivery limit."""
+        """Apply the batch in one transaction. If it fails while the database is unreachable,
+        the messages stay unacknowledged here and the batch is tried again: nothing is
+        requeued, so an outage never counts against a message's delivery limit. Whether the
+        database is down is asked of the database, not guessed from the exception's class: a
+        handler's own OSError (a missing file, an SMTP error) is a failure like any other."""
         backoff = 0.1
         while True:
             try:
                 await self._apply_at_once(deliveries)
                 return
-            except CONNECTION_ERRORS as exc:
-                log.warning(
-                    "%s: database unavailable (%s); retrying batch in %.1fs",
-                    self.subscription.consumer,
-                    exc,
-                    backoff,
-                )
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
             except Exception as exc:
-                # A handler raised or the commit failed (a deferred constraint, say), and the
-                # whole batch rolled back. The others are applied one by one, so only the message
-                # at fault fails, and a failing handler still runs once per delivery.
-                if isinstance(exc, _HandlerFailed):
-                    culprit, error, trace = exc.delivery, exc.__cause__, exc.traceback
-                elif len(deliveries) == 1:
-                    culprit, error, trace = deliveries[0], exc, traceback.format_exc(limit=5)
-                else:
-                    culprit, error, trace = None, None, ""
-                if culprit is not None:
-                    culprit.outcome, culprit.error, culprit.traceback = "failed", error, trace
-                for delivery in deliveries:
-                    if delivery is not culprit:
-                        await self._apply_until_committed([delivery])
-                return
+                if not await self._database_reachable():
+                    log.warning(
+                        "%s: database unavailable (%s: %s); retrying batch in %.1fs",
+                        self.subscription.consumer,
+                        type(exc).__name__,
+                        exc,
+                        backoff,
+                    )
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                self._blame(deliveries, exc)
+            # The whole batch rolled back. The others are applied one by one, so only the
+            # message at fault fails, and a failing handler still runs once per delivery.
+            for delivery in deliveries:
+                if delivery.outcome == "pending":
+                    await self._apply_until_committed([delivery])
+            return
+
+    def _blame(self, deliveries: list[_Delivery], exc: Exception) -> None:
+        """Mark the message at fault as failed, if it is known. A handler that met a transaction
+        already aborted by an earlier one is not at fault."""
+        if isinstance(exc, _HandlerFailed) and not isinstance(
+            exc.__cause__, asyncpg.InFailedSQLTransactionError
+        ):
+            culprit, error, trace = exc.delivery, exc.__cause__, exc.traceback
+        elif len(deliveries) == 1:
+            culprit, error = deliveries[0], exc.__cause__ if isinstance(exc, _HandlerFailed) else exc
+            trace = exc.traceback if isinstance(exc, _HandlerFailed) else traceback.format_exc(limit=5)
+            if isinstance(error, asyncpg.InFailedSQLTransactionError):
+                error = TransactionAborted(
+                    "the handler caught a database error and carried on; its transaction was aborted"
+                )
+        else:
+            return
+        culprit.outcome, culprit.error, culprit.traceback = "failed", error, trace
+
+    async def _database_reachable(self) -> bool:
+        try:
+            async with asyncio.timeout(5):
+                await self.pool.fetchval("SELECT 1")
+        except Exception:
+            return False
+        return True
 
     async def _apply_at_once(self, deliveries: list[_Delivery]) -> None:
         """The inbox rows of the whole batch in one statement, then the handlers of the events
@@ -183,6 +258,7 @@ class Consumer:
             # An id twice in one batch (a relay re-published it) is inserted once: its first
             # delivery is handled and the second is a duplicate, as with one INSERT per message.
             fresh = {r["event_id"] for r in rows}
+            handled = []
             for d in deliveries:
                 assert d.envelope is not None and d.event is not None
                 if d.envelope.id not in fresh:
@@ -191,35 +267,37 @@ class Consumer:
                 fresh.discard(d.envelope.id)
                 try:
                     await self.subscription.handler_for(d.event)(d.event, conn, d.envelope)
-                except CONNECTION_ERRORS:
-                    raise
                 except Exception as exc:
                     raise _HandlerFailed(d, traceback.format_exc(limit=5)) from exc
-                d.outcome, d.error = "handled", None
+                handled.append(d)
+            # Raises if a handler swallowed an error: the COMMIT would silently roll back.
+            await conn.execute("SELECT 1")
+        for d in handled:
+            d.outcome, d.error = "handled", None
 
     async def _settle(self, deliveries: list[_Delivery]) -> None:
         """After the commit: retry or park failures, then acknowledge. If the broker went away
         meanwhile the ack is lost and the message comes back; its inbox row makes that harmless.
 
+        A failed message whose retry or parking could not be sent goes back to the queue at
+        once (not held unacknowledged until the broker's consumer timeout); each such return
+        counts toward the delivery limit, so it ends in the DLQ, never in a loop.
+
         One ack per message was a fifth of a consumer's CPU (a frame and a socket write each),
-        so a batch that settles whole on one channel is acknowledged by one ``multiple`` ack.
-        That would also acknowledge an older message left unacknowledged on the channel because
-        its retry could not be sent, so a channel holding one gets single acks from then on."""
-        forwarded = [await self._forward_if_failed(d) for d in deliveries]
-        channel = _open_channel(deliveries[-1].message)
-        if (
-            channel is not None
-            and all(forwarded)
-            and channel not in self._holding_unacked
-            and all(_open_channel(d.message) is channel for d in deliveries)
-        ):
-            await self._ack(deliveries, multiple=True)
+        so what settles on one channel is acknowledged by one ``multiple`` ack."""
+        unsent = [d for d in deliveries if not await self._forward_if_failed(d)]
+        if unsent:
+            await asyncio.sleep(1.0)  # the broker refused a copy just now: don't spin on it
+            await self._requeue(unsent)
+        done = [d for d in deliveries if d not in unsent]
+        if not done:
             return
-        for d, ok in zip(deliveries, forwarded, strict=True):
-            if ok:
-                await self._ack([d])
-            elif (held_on := _open_channel(d.message)) is not None:
-                self._holding_unacked.add(held_on)
+        channel = _open_channel(done[-1].message)
+        if channel is not None and all(_open_channel(d.message) is channel for d in done):
+            await self._ack(done, multiple=True)
+            return
+        for d in done:
+            await self._ack([d])
 
     async def _ack(self, deliveries: list[_Delivery], *, multiple: bool = False) -> None:
         """Acknowledge the last delivery (with ``multiple``, every earlier one on its channel too)."""
@@ -231,9 +309,17 @@ class Consumer:
         for d in deliveries:
             CONSUMED.labels(self.subscription.consumer, d.outcome).inc()
 
+    async def _requeue(self, deliveries: list[_Delivery]) -> None:
+        for d in deliveries:
+            try:
+                await d.message.nack(requeue=True)
+            except BROKER_ERRORS as exc:
+                self._log_unsettled([d], exc)
+            else:
+                CONSUMED.labels(self.subscription.consumer, "requeued").inc()
+
     async def _forward_if_failed(self, d: _Delivery) -> bool:
-        """Send a failed message on to its retry or to the DLQ. False if that could not be done:
-        the message then stays unacknowledged, to come back."""
+        """Send a failed message on to its retry or to the DLQ. False if that could not be done."""
         if d.error is None:
             return True
         try:
@@ -241,6 +327,18 @@ class Consumer:
         except BROKER_ERRORS as exc:
             self._log_unsettled([d], exc)
             return False
+        try:
+            await self.pool.execute(
+                """INSERT INTO consumer_forwards (consumer, message_key, attempt) VALUES ($1, $2, $3)
+                   ON CONFLICT DO NOTHING""",
+                self.subscription.consumer,
+                d.key,
+                d.attempt,
+            )
+        except Exception as exc:
+            # Only a lost ack as well would then start a second retry chain: the effects are
+            # still applied once (inbox), so this is logged, not fatal.
+            log.warning("%s: could not record forwarding %s: %s", self.subscription.consumer, d.key, exc)
         return True
 
     def _log_unsettled(self, deliveries: list[_Delivery], exc: BaseException) -> None:
@@ -254,7 +352,7 @@ class Consumer:
 
     async def _retry_or_park(self, d: _Delivery) -> None:
         headers = {k: v for k, v in (d.message.headers or {}).items() if k not in _BROKER_HEADERS}
-        attempt = int(str(headers.get("x-attempt", 0)))
+        attempt = d.attempt
         error = f"{type(d.error).__name__}: {d.error}"[:2000]
         message_id = d.message.message_id or ""
         event_type = d.message.type or ""

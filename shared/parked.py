@@ -2,7 +2,8 @@
 on their queue once the cause is fixed (the inbox makes a replay of a handled event harmless)."""
 
 import json
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
@@ -18,6 +19,7 @@ class ParkedMessage:
     attempts: int
     parked_at: str
     body: str
+    routing_key: str = ""
 
     @classmethod
     def of(cls, message: AbstractIncomingMessage) -> "ParkedMessage":
@@ -27,13 +29,21 @@ class ParkedMessage:
             message_id=message.message_id or "",
             event_type=message.type or "",
             error=str(reason),
-            attempts=int(str(headers.get("x-attempts", headers.get("x-delivery-count", 0)))),
+            attempts=_count(headers.get("x-attempts", headers.get("x-delivery-count", 0))),
             parked_at=str(headers.get("x-parked-at", "")),
-            body=message.body.decode("utf-8", "replace"),
+            body=message.body.decode("utf-8", "replace")[:20_000],
+            routing_key=str(headers.get("x-original-routing-key") or message.routing_key or ""),
         )
 
-    def as_json(self) -> str:
-        return json.dumps(self.__dict__)
+    def as_json(self, place: str = "") -> str:
+        return json.dumps({"place": place, **self.__dict__})
+
+
+def _count(value: Any) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
 
 
 def _broker_reason(headers: dict[str, Any]) -> str:
@@ -43,43 +53,80 @@ def _broker_reason(headers: dict[str, Any]) -> str:
 
 
 async def list_parked(bus: Bus, queue: str, limit: int = 100) -> list[ParkedMessage]:
-    """Read up to ``limit`` parked messages without removing them."""
+    """Read up to ``limit`` parked messages of a consumer without removing them."""
+    return await _peek(bus, bus.queue_names(queue).dlq, limit)
+
+
+async def list_unrouted(bus: Bus, limit: int = 100) -> list[ParkedMessage]:
+    """Events no queue was bound for when they were published (a consumer not declared yet, a
+    wrong prefix, a key nobody handles any more), kept by the events exchange's alternate."""
+    return [
+        replace(m, error=f"no queue was bound for routing key {m.routing_key!r}")
+        for m in await _peek(bus, bus.unrouted_queue, limit)
+    ]
+
+
+async def _peek(bus: Bus, queue_name: str, limit: int) -> list[ParkedMessage]:
     channel = await bus.channel()
     try:
-        dlq = await channel.get_queue(bus.queue_names(queue).dlq)
+        queue = await channel.get_queue(queue_name)
         taken: list[AbstractIncomingMessage] = []
-        while len(taken) < limit and (message := await dlq.get(fail=False)) is not None:
+        while len(taken) < limit and (message := await queue.get(fail=False)) is not None:
             taken.append(message)
         return [ParkedMessage.of(m) for m in taken]
     finally:
-        await channel.close()  # unacknowledged: every message returns to the DLQ
+        await channel.close()  # unacknowledged: every message returns to its queue
 
 
 async def replay_parked(bus: Bus, queue: str, message_ids: set[str] | None = None) -> int:
     """Move parked messages (all, or those with the given ids) back to their queue with a fresh
     retry count. Each is removed from the DLQ only after the broker confirmed its copy."""
     names = bus.queue_names(queue)
+
+    async def send_back(message: AbstractIncomingMessage) -> None:
+        await bus.send_to_queue(
+            names.main,
+            message.body,
+            message_id=message.message_id or "",
+            event_type=message.type or "",
+            headers={k: v for k, v in (message.headers or {}).items() if not k.startswith("x-")},
+        )
+
+    return await _move(bus, names.dlq, message_ids, send_back)
+
+
+async def replay_unrouted(bus: Bus, message_ids: set[str] | None = None) -> int:
+    """Publish unrouted events (all, or those with the given ids) to the events exchange again,
+    with their routing key; one still unbound lands in the unrouted queue again."""
+
+    async def publish_again(message: AbstractIncomingMessage) -> None:
+        await bus.publish(message.routing_key or "", message.body, message_id=message.message_id or "")
+
+    return await _move(bus, bus.unrouted_queue, message_ids, publish_again)
+
+
+async def _move(
+    bus: Bus,
+    queue_name: str,
+    message_ids: set[str] | None,
+    send: Callable[[AbstractIncomingMessage], Awaitable[None]],
+) -> int:
+    """Send on each message of a queue (or those with the given ids), acknowledging it only
+    after the broker confirmed its copy."""
     channel = await bus.channel()
-    replayed = 0
+    moved = 0
     try:
-        dlq = await channel.get_queue(names.dlq)
-        pending = await dlq.declare()
+        queue = await channel.get_queue(queue_name)
+        pending = await queue.declare()
         for _ in range(pending.message_count or 0):
-            message = await dlq.get(fail=False)
+            message = await queue.get(fail=False)
             if message is None:
                 break
             if message_ids is not None and message.message_id not in message_ids:
-                continue  # left unacknowledged: back to the DLQ when the channel closes
-            headers = {k: v for k, v in (message.headers or {}).items() if not k.startswith("x-")}
-            await bus.send_to_queue(
-                names.main,
-                message.body,
-                message_id=message.message_id or "",
-                event_type=message.type or "",
-                headers=headers,
-            )
+                continue  # left unacknowledged: back to its queue when the channel closes
+            await send(message)
             await message.ack()
-            replayed += 1
+            moved += 1
     finally:
         await channel.close()
-    return replayed
+    return moved

@@ -32,6 +32,7 @@ from shared.openapi import Operation, openapi_document
 from shared.outbox import OutboxRelay
 from shared.retention import keep_tidy
 from shared.settings import Settings, get_settings
+from shared.topology import declare_consumer
 
 log = logging.getLogger(__name__)
 
@@ -104,15 +105,14 @@ async def apply_migrations(spec: ServiceSpec, settings: Settings) -> list[str]:
         await conn.close()
 
 
-async def declare_topology(bus: Bus, subscriptions: Iterable[Subscription]) -> None:
-    """Declare the consumers' queues. Done before anything publishes, so no event finds its
-    consumer's queue missing (the broker would drop it unrouted)."""
-    channel = await bus.channel()
-    try:
-        for sub in subscriptions:
-            await bus.declare_consumer_queues(channel, sub.consumer, sub.routing_keys)
-    finally:
-        await channel.close()
+async def declare_topology(
+    bus: Bus, subscriptions: Iterable[Subscription], *, pool: asyncpg.Pool | None = None
+) -> None:
+    """Declare the consumers' queues. Done before anything publishes, so no event waits in the
+    unrouted queue for want of its consumer's. With the service's pool, keys a consumer no
+    longer handles are also unbound (see shared/topology.py)."""
+    for sub in subscriptions:
+        await declare_consumer(bus, sub.consumer, sub.routing_keys, pool)
 
 
 async def serve(spec: ServiceSpec, settings: Settings, roles: set[str]) -> None:

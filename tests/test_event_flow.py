@@ -3,7 +3,7 @@
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import aio_pika
@@ -16,7 +16,7 @@ from services.notifications.app import SPEC as NOTIFICATIONS
 from services.surveys.app import SPEC as SURVEYS
 from shared.bus import Bus
 from shared.consumer import CONSUMED, Consumer, Subscription
-from shared.contracts import Envelope, PersonRegistered
+from shared.contracts import EVENT_TYPES, Envelope
 from shared.db import create_pool
 from shared.migrations import Migration, migrate, plumbing
 from shared.outbox import BACKLOG, OutboxRelay, emit
@@ -24,11 +24,17 @@ from shared.parked import list_parked, replay_parked
 from shared.retention import purge_once
 from shared.runtime import declare_topology
 from shared.settings import Settings
+from tests.support.events import ThingHappened
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import eventually
 
 Start = Callable[[Awaitable[None]], Any]
 QUEUE = "tests.effects"
+
+
+@pytest.fixture(autouse=True)
+def thing_contract(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(EVENT_TYPES, (ThingHappened.type, ThingHappened.version), ThingHappened)
 
 # No uniqueness on purpose: if an event took effect twice, it would show as two rows.
 # Checked only at commit, so a handler breaking it fails its whole batch, not its savepoint.
@@ -56,10 +62,8 @@ async def flow(run_settings: Settings) -> AsyncIterator[asyncpg.Pool]:
     await pool.close()
 
 
-def person(name: str = "Ana") -> PersonRegistered:
-    return PersonRegistered(
-        person_id=uuid.uuid4(), display_name=name, consent_to_contact=False, registered_at=datetime.now(UTC)
-    )
+def person(name: str = "Ana") -> ThingHappened:
+    return ThingHappened(thing_id=uuid.uuid4(), name=name)
 
 
 async def emit_people(pool: asyncpg.Pool, names: list[str]) -> list[uuid.UUID]:
@@ -70,19 +74,19 @@ async def emit_people(pool: asyncpg.Pool, names: list[str]) -> list[uuid.UUID]:
 
 
 def recording(calls: list[str] | None = None, fail_names: frozenset[str] = frozenset()) -> Subscription:
-    async def record(event: PersonRegistered, conn: asyncpg.Connection, envelope: Envelope) -> None:
+    async def record(event: ThingHappened, conn: asyncpg.Connection, envelope: Envelope) -> None:
         if calls is not None:
-            calls.append(event.display_name)
-        if event.display_name in fail_names:
-            raise RuntimeError(f"cannot handle {event.display_name}")
-        if event.display_name == "breaks at commit":
+            calls.append(event.name)
+        if event.name in fail_names:
+            raise RuntimeError(f"cannot handle {event.name}")
+        if event.name == "breaks at commit":
             for _ in range(2):
-                await conn.execute("INSERT INTO deferred_once VALUES ($1)", event.person_id)
+                await conn.execute("INSERT INTO deferred_once VALUES ($1)", event.thing_id)
         await conn.execute(
-            "INSERT INTO effects (event_id, person_id) VALUES ($1, $2)", envelope.id, event.person_id
+            "INSERT INTO effects (event_id, person_id) VALUES ($1, $2)", envelope.id, event.thing_id
         )
 
-    return Subscription(QUEUE, {PersonRegistered: record})
+    return Subscription(QUEUE, {ThingHappened: record})
 
 
 async def effects_of(pool: asyncpg.Pool, event_ids: list[uuid.UUID]) -> list[uuid.UUID]:
@@ -187,11 +191,11 @@ async def test_an_event_whose_transaction_rolled_back_is_never_published(
 
     await eventually(lambda: effects_of(flow, committed), lambda found: len(found) == 1)
     assert (
-        await flow.fetchval("SELECT count(*) FROM effects WHERE person_id = $1", rolled_back.person_id) == 0
+        await flow.fetchval("SELECT count(*) FROM effects WHERE person_id = $1", rolled_back.thing_id) == 0
     )
     assert (
         await flow.fetchval(
-            "SELECT count(*) FROM outbox WHERE payload->'data'->>'person_id' = $1", str(rolled_back.person_id)
+            "SELECT count(*) FROM outbox WHERE payload->'data'->>'thing_id' = $1", str(rolled_back.thing_id)
         )
         == 0
     )
@@ -298,7 +302,7 @@ async def test_a_handler_that_always_fails_is_retried_then_parked_and_others_sti
     assert "RuntimeError: cannot handle poison" in str(headers["x-error"])
     assert headers["x-attempts"] == 1 + len(settings.retry_delays_ms)
     assert headers["x-consumer"] == QUEUE
-    assert json.loads(message.body)["data"]["display_name"] == "poison"
+    assert json.loads(message.body)["data"]["name"] == "poison"
     later = await emit_people(flow, ["after the poison"])
     found = await eventually(lambda: effects_of(flow, events + later), lambda f: len(f) == 4)
     assert events[1] not in found
@@ -325,14 +329,14 @@ async def test_a_handler_that_always_fails_is_retried_then_parked_and_others_sti
             json.dumps(
                 {
                     "id": str(uuid.uuid4()),
-                    "type": "person.registered",
+                    "type": "thing.happened",
                     "version": 1,
                     "producer": "x",
                     "occurred_at": "2026-11-23T00:00:00Z",
-                    "data": {"display_name": ""},
+                    "data": {"name": 7},
                 }
             ).encode(),
-            "invalid person.registered",
+            "invalid thing.happened",
         ),
     ],
 )
@@ -341,8 +345,7 @@ async def test_malformed_messages_are_parked_and_the_consumer_keeps_running(
 ) -> None:
     subscription = recording()
     await declare(bus, subscription)
-    await bus.publish("person.registered", body, message_id="malformed")
-    await bus.publish("person.levitated", body, message_id="unbound")  # nobody subscribes: dropped
+    await bus.publish("thing.happened", body, message_id="malformed")
     background(Consumer(bus, flow, subscription, settings).run())
     background(OutboxRelay(flow, bus, "flow_tests", settings).run())
 
@@ -414,15 +417,15 @@ async def test_parked_messages_can_be_read_and_replayed_once_the_cause_is_fixed(
     broken = {"fixed later"}
     calls: list[str] = []
 
-    async def record(event: PersonRegistered, conn: asyncpg.Connection, envelope: Envelope) -> None:
-        calls.append(event.display_name)
-        if event.display_name in broken:
+    async def record(event: ThingHappened, conn: asyncpg.Connection, envelope: Envelope) -> None:
+        calls.append(event.name)
+        if event.name in broken:
             raise RuntimeError("the handler has a bug")
         await conn.execute(
-            "INSERT INTO effects (event_id, person_id) VALUES ($1, $2)", envelope.id, event.person_id
+            "INSERT INTO effects (event_id, person_id) VALUES ($1, $2)", envelope.id, event.thing_id
         )
 
-    subscription = Subscription(QUEUE, {PersonRegistered: record})
+    subscription = Subscription(QUEUE, {ThingHappened: record})
     await declare(bus, subscription)
     events = await emit_people(flow, ["fixed later", "fine"])
     background(OutboxRelay(flow, bus, "flow_tests", settings).run())

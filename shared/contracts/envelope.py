@@ -27,6 +27,10 @@ class Envelope(BaseModel):
     correlation_id: str | None = None
     causation_id: UUID | None = None
     actor: str | None = None
+    # What the event is about ("person:<id>") and its place among that aggregate's events, so a
+    # consumer can refuse an event older than one it applied (see shared/ordering.py).
+    aggregate: str | None = Field(default=None, max_length=200)
+    sequence: int | None = Field(default=None, ge=1)
     data: dict[str, Any]
 
     @classmethod
@@ -38,6 +42,8 @@ class Envelope(BaseModel):
         correlation_id: str | None = None,
         causation_id: UUID | None = None,
         actor: str | None = None,
+        aggregate: str | None = None,
+        sequence: int | None = None,
     ) -> Self:
         return cls(
             type=event.type,
@@ -47,5 +53,7 @@ class Envelope(BaseModel):
             correlation_id=correlation_id,
             causation_id=causation_id,
             actor=actor,
+            aggregate=aggregate,
+            sequence=sequence,
             data=event.model_dump(mode="json"),
         )
