@@ -266,6 +266,9 @@ async def test_confirming_takes_a_button_with_its_csrf_token_and_happens_once(
     assert again.status == 200
     events = await events_of(pool, registration.person_id)
     assert [e["type"] for e in events].count("person.consent_confirmed") == 1
+    # One aggregate, numbered in order, so a consumer can refuse a late, older event.
+    assert {e["aggregate"] for e in events} == {f"person:{registration.person_id}"}
+    assert [e["sequence"] for e in events] == list(range(1, len(events) + 1))
 
 
 async def test_an_expired_or_unknown_link_confirms_nothing(

@@ -88,7 +88,9 @@ async def register_person(
                     confirm_by=confirm_by,
                 )
             )
-        await emit(conn, events, producer=PRODUCER, correlation_id=correlation_id)
+        await emit(
+            conn, events, producer=PRODUCER, correlation_id=correlation_id, aggregate=f"person:{person_id}"
+        )
     return Registration(person_id, created=True, confirmation_token=token)
 
 
@@ -105,6 +107,7 @@ async def confirm_consent(
                 ConsentConfirmed(person_id=row["person_id"], confirmed_at=row["confirmed_at"]),
                 producer=PRODUCER,
                 correlation_id=correlation_id,
+                aggregate=f"person:{row['person_id']}",
             )
             return Confirmation.CONFIRMED
     return await confirmation_state(conn, token)
