@@ -1,6 +1,8 @@
 """The nginx configuration that puts the three services behind one address."""
 
+import json
 import os
+import re
 from pathlib import Path
 
 from shared.runtime import ServiceSpec
@@ -27,7 +29,7 @@ _REQUEST_LOG = r"""  map $http_x_request_id $civic_request_id {
     "~^(?<path_only>[^?]*)" $path_only;
   }
   log_format civic escape=json '{"ts":"$time_iso8601","service":"nginx","method":"$request_method",'
-    '"path":"$civic_path","status":$status,"duration_ms":$request_time,"request_id":"$civic_request_id",'
+    '"path":"$civic_path","status":$status,"duration_s":$request_time,"request_id":"$civic_request_id",'
     '"upstream":"$upstream_addr","bytes_sent":$body_bytes_sent}';
   # nginx's standard output is its log in the run's logs folder, beside the services'.
   access_log /dev/stdout civic;"""
@@ -50,6 +52,19 @@ def nginx_config(specs: list[ServiceSpec], settings: Settings, prefix: Path) -> 
                 f"proxy_pass http://{spec.name}/{probe}; }}"
             )
     home = next(spec.name for spec in specs if "= /" in spec.public_paths)
+    owners = [
+        f'"{path[2:]}" {spec.name};' if path.startswith("= ") else f'"~^{re.escape(path)}" {spec.name};'
+        for spec in specs
+        for path in spec.public_paths
+    ]
+    too_large = json.dumps(
+        {
+            "type": "about:blank",
+            "title": "Request Entity Too Large",
+            "status": 413,
+            "detail": f"the body is over {settings.max_body_bytes} bytes",
+        }
+    )
     temp = "\n".join(
         f"  {kind}_temp_path {prefix}/temp/{kind};"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -65,6 +80,10 @@ error_log {prefix}/logs/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
 {_REQUEST_LOG}
+  map $uri $civic_owner {{
+    {(nl + "  ").join(owners)}
+    default {home};
+  }}
 {temp}
   client_max_body_size {settings.max_body_bytes};
   server_tokens off;
@@ -72,6 +91,17 @@ http {{
   server {{
     listen {settings.host}:{settings.proxy_port};
     location = /favicon.ico {{ return 204; }}
+    # nginx answers TRACE with a 405 of its own, before any location: let the service that owns
+    # the path say which methods it allows instead (Allow, problem+json on the API).
+    error_page 405 = @refused_method;
+    location @refused_method {{ include proxy_headers.conf; proxy_pass http://$civic_owner; }}
+    # nginx refuses a body over the limit itself: as a problem, like the services' own errors.
+    error_page 413 @too_large;
+    location @too_large {{
+      add_header X-Request-Id $civic_request_id always;
+      default_type application/problem+json;
+      return 413 '{too_large}';
+    }}
     # Anything no service claims is answered by the home page's "not found": a translated page, or
     # problem+json under /api/, with the request id. Rewritten first, so nothing else is reachable.
     location / {{ include proxy_headers.conf; rewrite ^ /not-found break; proxy_pass http://{home}; }}

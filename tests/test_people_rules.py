@@ -1,14 +1,24 @@
+import json
+import re
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from services.engagement.people import PersonRegistration
+from services.engagement.people import (
+    EMAIL_PATTERN,
+    NAME_PATTERN,
+    PHONE_PATTERN,
+    POSTAL_PATTERN,
+    PersonRegistration,
+)
 
 
 def test_contact_details_are_normalised() -> None:
     person = PersonRegistration(
-        display_name="  Ana Ruiz ",
+        display_name="  Ana Ruiz\t",
         email="Ana@Example.ORG",
         phone="(510) 555-0142 1",
         postal_code="95116",
@@ -129,3 +139,42 @@ def test_any_control_character_is_refused_by_its_code_point(before: str, control
     with pytest.raises(ValidationError) as caught:
         PersonRegistration(display_name=f"A{before}{control}{after}Z")
     assert f"U+{ord(control):04X}" in caught.value.errors()[0]["msg"]
+
+
+def _accepted(field: str, value: str) -> bool:
+    try:
+        PersonRegistration.model_validate({"display_name": "Ana", field: value})
+    except ValidationError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("field", "pattern", "max_length"),
+    [
+        ("display_name", NAME_PATTERN, 200),
+        ("email", EMAIL_PATTERN, 320),
+        ("phone", PHONE_PATTERN, None),
+        ("postal_code", POSTAL_PATTERN, None),
+    ],
+)
+@given(data=st.data())
+def test_the_pattern_in_the_api_document_is_the_rule_applied(
+    field: str, pattern: str, max_length: int | None, data: st.DataObject
+) -> None:
+    """What the OpenAPI document promises is what is accepted, so clients and the fuzzer can
+    trust it."""
+    value = data.draw(st.one_of(st.from_regex(pattern, fullmatch=True), st.text(max_size=40)))
+    expected = re.search(pattern, value) is not None
+    if max_length is not None:
+        expected = expected and len(value) <= max_length
+    if field == "display_name":  # the one rule no pattern can say: something visible
+        expected = expected and any(unicodedata.category(c) not in {"Cf", "Zs", "Mn", "Me"} for c in value)
+    assert _accepted(field, value) == expected
+
+
+def test_consent_is_a_json_boolean_not_a_number_or_a_word() -> None:
+    for value in (0, 1, "true", "yes"):
+        body = {"display_name": "Ana", "phone": "+15105550142", "consent_to_contact": value}
+        with pytest.raises(ValidationError):
+            PersonRegistration.model_validate_json(json.dumps(body))

@@ -2,14 +2,36 @@
 
 import re
 import unicodedata
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic.json_schema import JsonDict
 
 from shared.contracts import Language
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _POSTAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{1,8}[A-Za-z0-9]$")
+
+# The same rules as patterns in the OpenAPI document, so that a client (and the fuzzer) knows
+# what is accepted. Each allows the white space around a value that is stripped before the
+# rules apply (what str.strip removes), and the blank value that means none. Lengths count the
+# value as sent, as the document says.
+_WS = r"[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+Stripped = Annotated[str, AfterValidator(str.strip)]
+_CONTROLS = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e"
+NAME_PATTERN = rf"^{_WS}*[^{_CONTROLS}]*[^{_CONTROLS}{_WS[1:-1]}][^{_CONTROLS}]*{_WS}*$"
+EMAIL_PATTERN = rf"^{_WS}*([^@\s]{{1,64}}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)?{_WS}*$"
+PHONE_PATTERN = rf"^({_WS}*|[\s().-]*(\+[\s().-]*)?([0-9][\s().-]*){{8,15}})$"
+POSTAL_PATTERN = rf"^{_WS}*([A-Za-z0-9][A-Za-z0-9 -]{{1,8}}[A-Za-z0-9])?{_WS}*$"
+_CONSENT_NEEDS_AN_ADDRESS: JsonDict = {
+    "if": {"required": ["consent_to_contact"], "properties": {"consent_to_contact": {"const": True}}},
+    "then": {
+        "anyOf": [
+            {"required": [field], "properties": {field: {"type": "string", "pattern": rf"[^{_WS[1:-1]}]"}}}
+            for field in ("email", "phone")
+        ]
+    },
+}
 
 # What a name may not hold. Not str.isprintable, which also refuses the format characters real
 # names need (ZWJ in emoji and Hindi, ZWNJ in Persian, soft hyphens, direction marks) and every
@@ -41,13 +63,16 @@ def _refused_character(text: str) -> str | None:
 class PersonRegistration(BaseModel):
     """What a resident, member or organizer gives us when they sign up."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # Strict: JSON types as declared (no 0 for false, no "yes" for true).
+    model_config = ConfigDict(
+        extra="forbid", strict=True, json_schema_extra=_CONSENT_NEEDS_AN_ADDRESS
+    )
 
-    display_name: str = Field(min_length=1, max_length=200)
-    email: str | None = Field(default=None, max_length=320)
-    phone: str | None = None
+    display_name: Stripped = Field(min_length=1, max_length=200, json_schema_extra={"pattern": NAME_PATTERN})
+    email: Stripped | None = Field(default=None, max_length=320, json_schema_extra={"pattern": EMAIL_PATTERN})
+    phone: Stripped | None = Field(default=None, json_schema_extra={"pattern": PHONE_PATTERN})
     language: Language = "en"
-    postal_code: str | None = None
+    postal_code: Stripped | None = Field(default=None, json_schema_extra={"pattern": POSTAL_PATTERN})
     consent_to_contact: bool = False
 
     @field_validator("display_name")
