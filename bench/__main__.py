@@ -3,134 +3,186 @@ BENCHMARKS.md. Everything runs in a database and under a bus prefix of its own, 
 the end, and every process the bench starts is stopped, also on an error or Ctrl-C."""
 
 import asyncio
+import contextlib
 import os
+import secrets
 import shutil
 import signal
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import uvloop
 from rich.console import Console
 
-from bench import postgres_writes
-from bench.bus_load import SERVICE_ROLES, BusLoad
+from bench import drain, ingest
 from bench.config import BenchConfig, parse_args
-from bench.cpu import TOTAL, per_event_ms
-from bench.processes import Children, bare_python_rss
-from bench.rabbit_loop import RabbitLoop
+from bench.drain import FLOOR, SERVICE, Paths
+from bench.processes import Child, Children
 from bench.report import Figure, Run, machine, print_cpu, print_table, write_json
 from bench.sandbox import Sandbox, sandbox
 from bench.stats import median
 
 MIB = 1024 * 1024
-TABLE_WIDTH = 100
+TABLE_WIDTH = 110
+RSS_EVERY_S = 0.1
+SOAK_RATE = 100.0  # events/s through the whole platform during the soak
 
 
 class Figures:
     """Every figure of the bench, filled one run at a time."""
 
-    def __init__(self) -> None:
-        self.bus = Figure("bus", "events/s", "rabbitmq_loop")
-        self.bus_cpu = Figure("bus_cpu", "CPU ms/event", "rabbitmq_loop")
-        self.writes = Figure("register_person", "people/s", "postgres_insert")
-        self.rss = {name: Figure(f"rss_{name}", "MiB", "bare_python") for name, _role in SERVICE_ROLES}
-        # CPU ms per event and party in the bursts, one dict per run, for "where the time goes".
-        self.cpu_ms: dict[str, list[dict[str, float]]] = {"bus": [], "rabbitmq_loop": []}
+    def __init__(self, rates: tuple[float, ...]) -> None:
+        self.ingest = Figure("ingest_http", "requests/s", "floor_ingest")
+        self.ingest_nginx = Figure("ingest_http_nginx", "requests/s", "floor_ingest_nginx")
+        self.drain = Figure("bus_drain", "events/s", "floor_bus")
+        self.cpu = Figure("bus_cpu", "CPU ms/event", "floor_bus")
+        self.latency = {rate: Figure(f"e2e_latency_{rate:g}", "ms p99", "floor_bus") for rate in rates}
+        self.rss: dict[str, Figure] = {}
+        self.cpu_ms: list[dict[str, float]] = []  # per party, one dict per run's service drain
+
+    def rss_figure(self, role: str) -> Figure:
+        return self.rss.setdefault(role, Figure(f"rss_{role}", "MiB", "idle"))
 
     def results(self) -> list[dict[str, Any]]:
-        return [f.result() for f in (self.bus, self.bus_cpu, self.writes, *self.rss.values())]
+        figures = [self.ingest, self.ingest_nginx, self.drain, self.cpu, *self.latency.values(),
+                   *self.rss.values()]
+        return [f.result() for f in figures if f.runs]
 
-    def cpu_medians(self) -> dict[str, dict[str, float]]:
-        return {
-            path: {party: round(median([run[party] for run in runs]), 3) for party in runs[0]}
-            for path, runs in self.cpu_ms.items()
-        }
+    def cpu_medians(self) -> dict[str, float]:
+        return {party: round(median([run[party] for run in self.cpu_ms]), 3) for party in self.cpu_ms[0]}
+
+
+@contextlib.asynccontextmanager
+async def peak_rss(children: dict[str, Child]) -> AsyncIterator[dict[str, int]]:
+    """Sample these processes' resident memory while the block runs; yields the peaks."""
+    peaks = {role: c.rss() for role, c in children.items()}
+
+    async def sample() -> None:
+        while True:
+            for role, c in children.items():
+                peaks[role] = max(peaks[role], c.rss())
+            await asyncio.sleep(RSS_EVERY_S)
+
+    sampler = asyncio.create_task(sample())
+    try:
+        yield peaks
+    finally:
+        sampler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampler
+
+
+def _in_turn(run: int, pair: tuple[str, str]) -> tuple[str, str]:
+    """Interleaved: odd runs measure the first of a pair first, even runs the second."""
+    return pair if run % 2 else (pair[1], pair[0])
 
 
 async def measure(cfg: BenchConfig, console: Console) -> dict[str, Any]:
-    figures = Figures()
+    figures = Figures(cfg.rates)
+    soak: dict[str, dict[str, float]] = {}
     async with sandbox() as box:
         console.print(f"database {box.database}, bus prefix {box.settings.bus_prefix}")
         host = machine(*await box.server_versions())
-        # First, while no service runs: nothing else touches the tables.
-        for run in range(1, cfg.runs + 1):
-            w = await postgres_writes.measure(box, cfg.events, cfg.txn_batch, cfg.producers)
-            figures.writes.runs.append(Run(w.register_rate, w.insert_rate))
-            console.log(
-                f"run {run}: register_person {w.register_rate:,.0f}/s, plain INSERT {w.insert_rate:,.0f}/s"
-            )
-        logs = Path(tempfile.mkdtemp(prefix="civic-bench-"))
+        work = Path(tempfile.mkdtemp(prefix="civic-bench-"))
         try:
-            with Children(logs, box.child_env()) as children:
-                await _measure_bus(cfg, box, children, console, figures)
+            with Children(work, box.child_env()) as children:
+                soak = await _measure_all(cfg, box, children, work, console, figures)
         except BaseException:
-            console.print(f"the logs of the processes the bench started are kept in {logs}")
+            console.print(f"the logs of the processes the bench started are kept in {work}")
             raise
-        shutil.rmtree(logs)
+        shutil.rmtree(work)
+    for role, growth in soak.items():
+        figures.rss_figure(role).extra["soak"] = growth
     return {
         "command": "make bench",
         "machine": {**host, "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
-        "config": {
-            "runs": cfg.runs,
-            "events": cfg.events,
-            "txn_batch": cfg.txn_batch,
-            "producers": cfg.producers,
-            "pace_fraction": cfg.pace_fraction,
-            "pace_seconds": cfg.pace_seconds,
-        },
+        "config": {"runs": cfg.runs, "events": cfg.events, "http_seconds": cfg.http_seconds,
+                   "connections": cfg.connections, "rates": list(cfg.rates),
+                   "pace_seconds": cfg.pace_seconds, "soak_seconds": cfg.soak_seconds},
         "results": figures.results(),
         "cpu_ms_per_event": figures.cpu_medians(),
     }
 
 
-async def _measure_bus(
-    cfg: BenchConfig, box: Sandbox, children: Children, console: Console, figures: Figures
-) -> None:
-    bus = BusLoad(box, children, producers=cfg.producers, txn_batch=cfg.txn_batch, timeout_s=cfg.timeout_s)
-    rabbit = RabbitLoop(box, children, cfg.timeout_s)
+async def _measure_all(cfg: BenchConfig, box: Sandbox, children: Children, work: Path, console: Console,
+                       figures: Figures) -> dict[str, dict[str, float]]:
+    if cfg.profile_dir is not None:
+        cfg.profile_dir.mkdir(parents=True, exist_ok=True)
+    profile = cfg.profile_dir / "engagement-web.txt" if cfg.profile_dir else None
+    targets = ingest.IngestTargets(box, children, work, profile_to=profile)
+    targets.start()
+    paths = Paths(box, children, cfg.timeout_s)
+    owner = await box.connect(owner=True)
     try:
-        if cfg.profile_dir is not None:
-            cfg.profile_dir.mkdir(parents=True, exist_ok=True)
-        await bus.start(cfg.profile_dir)
-        await rabbit.open()
+        await ingest.prepare_pgbench(owner)
+        await paths.start()
+        roles = {"web": targets.started[0],
+                 **{("relay" if key == "relay" else f"{key}_consumer"): c
+                    for key, c in paths.processes[SERVICE].items()}}
+        idle = {role: c.rss() for role, c in roles.items()}
         for run in range(1, cfg.runs + 1):
-            floor = bare_python_rss(children)
-            loop = await rabbit.burst(cfg.events)
-            async with bus.peak_rss() as peaks:
-                burst = await bus.burst(cfg.events)
-                # Latency at an offered rate both paths can sustain, the same for both.
-                pace = cfg.pace_fraction * burst.rate
-                paced = await bus.paced(pace, cfg.pace_seconds)
-            loop_paced = await rabbit.paced(pace, cfg.pace_seconds)
-
-            figures.bus.runs.append(
-                Run(
-                    burst.rate,
-                    loop.rate,
-                    paced.p50_ms,
-                    paced.p99_ms,
-                    loop_paced.p50_ms,
-                    loop_paced.p99_ms,
-                    extra={"produced_per_s": burst.produced_rate, "paced_at_per_s": pace},
-                )
-            )
-            bus_ms, loop_ms = per_event_ms(burst.cpu_s, cfg.events), per_event_ms(loop.cpu_s, cfg.events)
-            figures.cpu_ms["bus"].append(bus_ms)
-            figures.cpu_ms["rabbitmq_loop"].append(loop_ms)
-            figures.bus_cpu.runs.append(Run(bus_ms[TOTAL], loop_ms[TOTAL]))
-            for name, peak in peaks.items():
-                figures.rss[name].runs.append(Run(peak / MIB, floor / MIB))
+            tag = secrets.token_hex(3)
+            http: dict[str, ingest.HttpResult] = {}
+            async with peak_rss({"web": roles["web"]}) as web_peak:
+                for pair in (("service", "floor"), ("service_nginx", "floor_nginx")):
+                    for target in _in_turn(run, pair):
+                        http[target] = await ingest.measure_http(
+                            targets, owner, target, seconds=cfg.http_seconds,
+                            connections=cfg.connections, run=f"{tag}{target}")
+            tps = await ingest.pgbench(box.settings.migration_database_url, work,
+                                       seconds=cfg.http_seconds, clients=max(1, cfg.connections // 4))
+            await owner.execute("TRUNCATE bench_pgbench.people, engagement.people, engagement.outbox CASCADE")
+            for figure, keys in ((figures.ingest, ("service", "floor")),
+                                 (figures.ingest_nginx, ("service_nginx", "floor_nginx"))):
+                a, b = http[keys[0]], http[keys[1]]
+                figure.runs.append(Run(a.rate, b.rate, a.p50_ms, a.p99_ms, b.p50_ms, b.p99_ms,
+                                       extra={"pgbench_tps": tps}))
             console.log(
-                f"run {run}: bus {burst.rate:,.0f}/s (produced {burst.produced_rate:,.0f}/s, "
-                f"{bus_ms[TOTAL]:.2f} CPU ms/event), loop {loop.rate:,.0f}/s "
-                f"({loop_ms[TOTAL]:.2f}); at {pace:,.0f}/s p50/p99 bus "
-                f"{paced.p50_ms:.0f}/{paced.p99_ms:.0f} ms, loop "
-                f"{loop_paced.p50_ms:.0f}/{loop_paced.p99_ms:.0f} ms"
-            )
+                f"run {run}: HTTP direct {http['service'].rate:,.0f}/s (floor {http['floor'].rate:,.0f}/s), "
+                f"nginx {http['service_nginx'].rate:,.0f}/s (floor {http['floor_nginx'].rate:,.0f}/s), "
+                f"pgbench {tps:,.0f} tps")
+
+            drains: dict[str, drain.PathResult] = {}
+            async with peak_rss({r: c for r, c in roles.items() if r != "web"}) as bus_peak:
+                for path in _in_turn(run, (SERVICE, FLOOR)):
+                    drains[path] = await paths.drain(path, cfg.events)
+                mine, floor = drains[SERVICE], drains[FLOOR]
+                figures.drain.runs.append(Run(mine.rate, floor.rate))
+                figures.cpu.runs.append(Run(mine.cpu_ms[drain.TOTAL], floor.cpu_ms[drain.TOTAL],
+                                            extra={"floor_" + k: v for k, v in floor.cpu_ms.items()}))
+                figures.cpu_ms.append(mine.cpu_ms)
+                for rate in cfg.rates:
+                    paced = {path: await paths.paced(path, rate, cfg.pace_seconds)
+                             for path in _in_turn(run, (SERVICE, FLOOR))}
+                    ours, theirs = paced[SERVICE], paced[FLOOR]
+                    figures.latency[rate].runs.append(
+                        Run(ours.p99_ms, theirs.p99_ms, ours.p50_ms, ours.p99_ms, theirs.p50_ms, theirs.p99_ms))
+            for role, peak in {**web_peak, **bus_peak}.items():
+                figures.rss_figure(role).runs.append(Run(peak / MIB, idle[role] / MIB))
+            latest = {rate: figures.latency[rate].runs[-1] for rate in cfg.rates}
+            console.log(
+                f"run {run}: drain {mine.rate:,.0f}/s (floor {floor.rate:,.0f}/s), CPU "
+                f"{mine.cpu_ms[drain.TOTAL]:.2f} ms/event (floor {floor.cpu_ms[drain.TOTAL]:.2f}); p99 at "
+                + ", ".join(f"{rate:g}/s {r.value:.0f} ms (floor {r.baseline_value:.0f})"
+                            for rate, r in latest.items()))
+        return await _soak(cfg, paths, roles, console)
     finally:
-        await rabbit.close()
-        await bus.close()
+        await owner.close()
+        await paths.close()
+
+
+async def _soak(cfg: BenchConfig, paths: Paths, roles: dict[str, Child], console: Console
+                ) -> dict[str, dict[str, float]]:
+    """Steady load through the bus for a while: what each process holds on to afterwards."""
+    before = {role: c.rss() for role, c in roles.items()}
+    await paths.paced(SERVICE, SOAK_RATE, cfg.soak_seconds)
+    after = {role: c.rss() for role, c in roles.items()}
+    console.log("soak: " + ", ".join(f"{r} {(after[r] - before[r]) / MIB:+.1f} MiB" for r in roles))
+    return {role: {"seconds": cfg.soak_seconds, "events": SOAK_RATE * cfg.soak_seconds,
+                   "before_mib": round(before[role] / MIB, 1), "after_mib": round(after[role] / MIB, 1),
+                   "growth_mib": round((after[role] - before[role]) / MIB, 1)} for role in roles}
 
 
 async def _cancel_on_sigterm(cfg: BenchConfig, console: Console) -> dict[str, Any]:

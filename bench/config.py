@@ -12,11 +12,12 @@ MIN_RUNS_FOR_RESULTS = 3  # medians of fewer runs are too noisy to publish on a 
 @dataclass(frozen=True)
 class BenchConfig:
     runs: int
-    events: int  # per run, for each burst (bus, RabbitMQ loop, PostgreSQL writes)
-    txn_batch: int  # registrations per producing transaction in the bursts
-    producers: int  # concurrent producing connections in the bursts
-    pace_fraction: float  # the paced phases offer this fraction of the run's bus burst rate
+    events: int  # per run, for each drain (bus and floor)
+    http_seconds: float  # length of each wrk and pgbench run
+    connections: int  # wrk's keep-alive connections (and pgbench's clients)
+    rates: tuple[float, ...]  # the fixed offered rates of the latency phases, events/s
     pace_seconds: float
+    soak_seconds: float  # steady load between the RSS readings of the soak
     timeout_s: float  # longest wait for one phase's effects before giving up
     output: Path
     profile_dir: Path | None
@@ -57,31 +58,36 @@ def parse_args(argv: list[str] | None = None) -> BenchConfig:
         "--events",
         type=_positive_int,
         default=_env("EVENTS", "5000"),
-        help="events or rows per burst (BENCH_EVENTS, default 5000)",
+        help="events per drain (BENCH_EVENTS, default 5000)",
     )
     p.add_argument(
-        "--txn-batch",
-        type=_positive_int,
-        default=_env("TXN_BATCH", "100"),
-        help="registrations per producing transaction (BENCH_TXN_BATCH, default 100)",
-    )
-    p.add_argument(
-        "--producers",
-        type=_positive_int,
-        default=_env("PRODUCERS", "2"),
-        help="concurrent producing connections (BENCH_PRODUCERS, default 2)",
-    )
-    p.add_argument(
-        "--pace-fraction",
+        "--http-seconds",
         type=_positive_float,
-        default=_env("PACE_FRACTION", "0.5"),
-        help="latency is measured at this fraction of the bus burst rate (BENCH_PACE_FRACTION, default 0.5)",
+        default=_env("HTTP_SECONDS", "10"),
+        help="length of each wrk and pgbench run (BENCH_HTTP_SECONDS, default 10)",
+    )
+    p.add_argument(
+        "--connections",
+        type=_positive_int,
+        default=_env("CONNECTIONS", "64"),
+        help="wrk's keep-alive connections; pgbench's clients are a quarter (BENCH_CONNECTIONS, default 64)",
+    )
+    p.add_argument(
+        "--rates",
+        default=_env("RATES", "100,400"),
+        help="offered rates of the latency phases, events/s (BENCH_RATES, default 100,400)",
     )
     p.add_argument(
         "--pace-seconds",
         type=_positive_float,
-        default=_env("PACE_SECONDS", "4"),
-        help="length of each paced phase (BENCH_PACE_SECONDS, default 4)",
+        default=_env("PACE_SECONDS", "5"),
+        help="length of each latency phase (BENCH_PACE_SECONDS, default 5)",
+    )
+    p.add_argument(
+        "--soak-seconds",
+        type=_positive_float,
+        default=_env("SOAK_SECONDS", "30"),
+        help="steady load between the two RSS readings of the soak (BENCH_SOAK_SECONDS, default 30)",
     )
     p.add_argument(
         "--timeout",
@@ -107,10 +113,11 @@ def parse_args(argv: list[str] | None = None) -> BenchConfig:
     return BenchConfig(
         runs=a.runs,
         events=a.events,
-        txn_batch=a.txn_batch,
-        producers=a.producers,
-        pace_fraction=a.pace_fraction,
+        http_seconds=a.http_seconds,
+        connections=a.connections,
+        rates=tuple(_positive_float(r) for r in str(a.rates).split(",")),
         pace_seconds=a.pace_seconds,
+        soak_seconds=a.soak_seconds,
         timeout_s=a.timeout,
         output=a.output,
         profile_dir=a.profile,

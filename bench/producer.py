@@ -4,14 +4,11 @@
 import asyncio
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
-from uuid import uuid4
 
 import asyncpg
 
 from services.engagement.people import PersonRegistration
-from services.engagement.registration import PRODUCER, register_person
-from shared.contracts import Envelope, PersonRegistered
+from services.engagement.registration import register_person
 from shared.db import DbConnection
 
 _POSTAL_CODES = ("10013", "97214", "95116", "94607", "46204", "11201", "60608", "48201")
@@ -29,18 +26,11 @@ def people(count: int) -> list[PersonRegistration]:
             email=f"p{i}.{run}@bench.invalid",
             language="es" if i % 3 == 0 else "en",
             postal_code=_POSTAL_CODES[i % len(_POSTAL_CODES)],
-            consent_to_contact=i % 2 == 0,
+            # Without consent: one event per person, the same rows as the HTTP load writes.
+            consent_to_contact=False,
         )
         for i in range(count)
     ]
-
-
-def sample_message() -> bytes:
-    """A ``person.registered`` envelope as the relay publishes it, for loads that bypass the
-    services: the same body, so the same size on the wire."""
-    person = people(1)[0]
-    event = PersonRegistered(person_id=uuid4(), registered_at=datetime.now(UTC), **person.model_dump())
-    return Envelope.wrap(event, producer=PRODUCER).model_dump_json().encode()
 
 
 async def register(conn: DbConnection, batch: Sequence[PersonRegistration]) -> None:

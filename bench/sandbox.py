@@ -21,12 +21,9 @@ SERVICE_POOL_SIZE = 2
 class Sandbox:
     def __init__(self, base: Settings) -> None:
         token = secrets.token_hex(4)
-        server, _, tail = base.database_url.rpartition("/")
-        query = tail.partition("?")[2]
         self.database = f"civic_bench_{token}"
-        self.settings = base.model_copy(
+        self.settings = base.with_database(self.database).model_copy(
             update={
-                "database_url": f"{server}/{self.database}" + (f"?{query}" if query else ""),
                 "bus_prefix": f"bench{token}.",
                 "pool_min_size": 1,
                 "pool_max_size": SERVICE_POOL_SIZE,
@@ -41,6 +38,9 @@ class Sandbox:
         return {
             **os.environ,
             "CIVIC_DATABASE_URL": s.database_url,
+            "CIVIC_MIGRATION_DATABASE_URL": s.migration_database_url,
+            # The bench is one client sending everything: the per-client limit would refuse it.
+            "CIVIC_REGISTRATIONS_PER_CLIENT": "0",
             "CIVIC_BUS_PREFIX": s.bus_prefix,
             "CIVIC_POOL_MIN_SIZE": str(s.pool_min_size),
             "CIVIC_POOL_MAX_SIZE": str(s.pool_max_size),
@@ -56,8 +56,10 @@ class Sandbox:
                 names += [q.main, q.dlq, *(q.delay(i) for i in range(len(q.delays_ms)))]
         return names
 
-    async def connect(self) -> asyncpg.Connection:
-        return await asyncpg.connect(self.settings.database_url)
+    async def connect(self, *, owner: bool = False) -> asyncpg.Connection:
+        """As the serving role, or as the owner of the tables (to create the floors' own)."""
+        s = self.settings
+        return await asyncpg.connect(s.migration_database_url if owner else s.database_url)
 
     async def server_versions(self) -> tuple[str, str]:
         """PostgreSQL's and RabbitMQ's versions, as the servers themselves report them."""
@@ -97,4 +99,4 @@ async def sandbox() -> AsyncIterator[Sandbox]:
         try:
             await box.remove_bus_objects()
         finally:
-            await drop_database(box.settings.database_url)
+            await drop_database(box.settings.migration_database_url)
