@@ -156,9 +156,9 @@ async def _measure_all(cfg: BenchConfig, box: Sandbox, children: Children, work:
                 for rate in cfg.rates:
                     paced = {path: await paths.paced(path, rate, cfg.pace_seconds)
                              for path in _in_turn(run, (SERVICE, FLOOR))}
-                    ours, theirs = paced[SERVICE], paced[FLOOR]
+                    s, f = paced[SERVICE], paced[FLOOR]
                     figures.latency[rate].runs.append(
-                        Run(ours.p99_ms, theirs.p99_ms, ours.p50_ms, ours.p99_ms, theirs.p50_ms, theirs.p99_ms))
+                        Run(s.p99_ms, f.p99_ms, s.p50_ms, s.p99_ms, f.p50_ms, f.p99_ms))
             for role, peak in {**web_peak, **bus_peak}.items():
                 figures.rss_figure(role).runs.append(Run(peak / MIB, idle[role] / MIB))
             latest = {rate: figures.latency[rate].runs[-1] for rate in cfg.rates}
