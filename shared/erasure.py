@@ -11,6 +11,7 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from shared.bus import Bus
 from shared.db import DbConnection
+from shared.parked import take_each
 
 
 async def erase_from_outbox(conn: DbConnection, aggregate: str) -> int:
@@ -23,21 +24,7 @@ async def erase_from_outbox(conn: DbConnection, aggregate: str) -> int:
 async def erase_from_queue(bus: Bus, queue_name: str, aggregate: str) -> int:
     """Drop the messages about ``aggregate`` from a queue that holds messages at rest (a DLQ, the
     unrouted queue); the others go back to it untouched."""
-    channel = await bus.channel()
-    erased = 0
-    try:
-        queue = await channel.get_queue(queue_name)
-        pending = await queue.declare()
-        for _ in range(pending.message_count or 0):
-            message = await queue.get(fail=False)
-            if message is None:
-                break
-            if _aggregate_of(message) == aggregate:
-                await message.ack()
-                erased += 1
-    finally:
-        await channel.close()  # the others, unacknowledged, return to the queue
-    return erased
+    return await take_each(bus, queue_name, lambda message: _aggregate_of(message) == aggregate)
 
 
 def _aggregate_of(message: AbstractIncomingMessage) -> Any:

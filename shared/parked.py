@@ -113,8 +113,22 @@ async def _move(
 ) -> int:
     """Send on each message of a queue (or those with the given ids), acknowledging it only
     after the broker confirmed its copy."""
+    return await take_each(
+        bus, queue_name, lambda m: message_ids is None or m.message_id in message_ids, then=send
+    )
+
+
+async def take_each(
+    bus: Bus,
+    queue_name: str,
+    chosen: Callable[[AbstractIncomingMessage], bool],
+    *,
+    then: Callable[[AbstractIncomingMessage], Awaitable[None]] | None = None,
+) -> int:
+    """Remove the chosen messages from a queue of messages at rest (a DLQ, the unrouted queue),
+    each after ``then`` (if given) succeeded; the others go back to the queue untouched."""
     channel = await bus.channel()
-    moved = 0
+    taken = 0
     try:
         queue = await channel.get_queue(queue_name)
         pending = await queue.declare()
@@ -122,11 +136,12 @@ async def _move(
             message = await queue.get(fail=False)
             if message is None:
                 break
-            if message_ids is not None and message.message_id not in message_ids:
+            if not chosen(message):
                 continue  # left unacknowledged: back to its queue when the channel closes
-            await send(message)
+            if then is not None:
+                await then(message)
             await message.ack()
-            moved += 1
+            taken += 1
     finally:
         await channel.close()
-    return moved
+    return taken

@@ -19,14 +19,14 @@ from hypothesis import strategies as st
 
 from shared.bus import Bus
 from shared.consumer import Consumer, Subscription
-from shared.contracts import EVENT_TYPES, Envelope, InvalidMessage, parse_message
-from shared.db import create_pool
-from shared.migrations import Migration, migrate, plumbing
+from shared.contracts import Envelope, InvalidMessage, parse_message
+from shared.migrations import Migration
 from shared.outbox import OutboxRelay, emit
 from shared.parked import list_unrouted, replay_unrouted
 from shared.runtime import declare_topology
 from shared.settings import Settings
 from tests.support.events import ThingHappened
+from tests.support.plumbing import plumbing_pool, thing_contract  # noqa: F401 (fixture)
 from tests.support.waiting import eventually
 
 Start = Callable[[Awaitable[None]], Any]
@@ -41,21 +41,10 @@ TABLES = Migration(
 )
 
 
-@pytest.fixture(autouse=True)
-def thing_contract(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(EVENT_TYPES, (ThingHappened.type, ThingHappened.version), ThingHappened)
-
-
 @pytest.fixture(scope="module")
 async def pool(run_settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    conn = await asyncpg.connect(run_settings.migration_database_url)
-    try:
-        await migrate(conn, SCHEMA, [*plumbing(), TABLES])
-    finally:
-        await conn.close()
-    opened = await create_pool(run_settings, SCHEMA)
-    yield opened
-    await opened.close()
+    async for pool in plumbing_pool(run_settings, SCHEMA, TABLES):
+        yield pool
 
 
 def thing(name: str, thing_id: uuid.UUID | None = None, value: str = "") -> ThingHappened:

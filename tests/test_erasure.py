@@ -10,32 +10,20 @@ import asyncpg
 import pytest
 
 from shared.bus import Bus
-from shared.contracts import EVENT_TYPES, Envelope
-from shared.db import create_pool
+from shared.contracts import Envelope
 from shared.erasure import erase_from_outbox, erase_from_queue
-from shared.migrations import migrate, plumbing
 from shared.outbox import emit
 from shared.parked import list_unrouted
 from shared.settings import Settings
 from tests.support.events import ThingHappened
+from tests.support.plumbing import plumbing_pool, thing_contract  # noqa: F401 (fixture)
 from tests.support.waiting import eventually
-
-
-@pytest.fixture(autouse=True)
-def thing_contract(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(EVENT_TYPES, (ThingHappened.type, ThingHappened.version), ThingHappened)
 
 
 @pytest.fixture(scope="module")
 async def pool(run_settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    conn = await asyncpg.connect(run_settings.migration_database_url)
-    try:
-        await migrate(conn, "erasure_tests", plumbing())
-    finally:
-        await conn.close()
-    opened = await create_pool(run_settings, "erasure_tests")
-    yield opened
-    await opened.close()
+    async for pool in plumbing_pool(run_settings, "erasure_tests"):
+        yield pool
 
 
 def about(aggregate: str | None) -> Envelope:

@@ -16,15 +16,15 @@ from services.notifications.app import SPEC as NOTIFICATIONS
 from services.surveys.app import SPEC as SURVEYS
 from shared.bus import Bus
 from shared.consumer import CONSUMED, Consumer, Subscription
-from shared.contracts import EVENT_TYPES, Envelope
-from shared.db import create_pool
-from shared.migrations import Migration, migrate, plumbing
+from shared.contracts import Envelope
+from shared.migrations import Migration
 from shared.outbox import BACKLOG, OutboxRelay, emit
 from shared.parked import list_parked, replay_parked
 from shared.retention import purge_once
 from shared.runtime import declare_topology
 from shared.settings import Settings
 from tests.support.events import ThingHappened
+from tests.support.plumbing import plumbing_pool, thing_contract  # noqa: F401 (fixture)
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import eventually
 
@@ -32,9 +32,6 @@ Start = Callable[[Awaitable[None]], Any]
 QUEUE = "tests.effects"
 
 
-@pytest.fixture(autouse=True)
-def thing_contract(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(EVENT_TYPES, (ThingHappened.type, ThingHappened.version), ThingHappened)
 
 # No uniqueness on purpose: if an event took effect twice, it would show as two rows.
 # Checked only at commit, so a handler breaking it fails its whole batch, not its savepoint.
@@ -51,15 +48,8 @@ EFFECTS = Migration(
 @pytest.fixture(scope="session")
 async def flow(run_settings: Settings) -> AsyncIterator[asyncpg.Pool]:
     """A schema of the tests' own with the plumbing tables and an ``effects`` table."""
-    schema = "flow_tests"
-    conn = await asyncpg.connect(run_settings.migration_database_url)
-    try:
-        await migrate(conn, schema, [*plumbing(), EFFECTS, DEFERRED])
-    finally:
-        await conn.close()
-    pool = await create_pool(run_settings, schema)
-    yield pool
-    await pool.close()
+    async for pool in plumbing_pool(run_settings, "flow_tests", EFFECTS, DEFERRED):
+        yield pool
 
 
 def person(name: str = "Ana") -> ThingHappened:
