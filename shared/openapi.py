@@ -25,6 +25,19 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+# What reading a request body can answer, whatever the operation: malformed JSON, a body over
+# the limit, another media type, invalid fields (shared/problems.py parse_json).
+BODY_PROBLEMS = (400, 413, 415, 422)
+# Every answer carries its request id (shared/http.py), as the logs and the events do.
+REQUEST_ID_HEADER = {
+    "X-Request-Id": {
+        "description": "The request's id: the client's own when well-formed, else a new one",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+}
+
+
 @dataclass(frozen=True)
 class Operation:
     method: str
@@ -47,13 +60,14 @@ def openapi_document(service: str, operations: tuple[Operation, ...]) -> dict[st
 
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
-        success: dict[str, Any] = {"description": op.summary}
+        success: dict[str, Any] = {"description": op.summary, "headers": REQUEST_ID_HEADER}
         if op.response is not None:
             success["content"] = {"application/json": {"schema": ref(op.response)}}
         responses: dict[str, Any] = {str(op.status): success}
-        for status in op.problems:
+        for status in sorted({*op.problems, *(BODY_PROBLEMS if op.request is not None else ())}):
             responses[str(status)] = {
                 "description": "problem",
+                "headers": REQUEST_ID_HEADER,
                 "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
             }
         operation: dict[str, Any] = {"summary": op.summary, "responses": responses}

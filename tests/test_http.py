@@ -212,7 +212,12 @@ async def test_the_openapi_document_describes_the_api_from_the_same_models(engag
     request_ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     request_schema = document["components"]["schemas"][request_ref.rsplit("/", 1)[1]]
     assert set(request_schema["properties"]) == set(PersonRegistration.model_fields)
-    assert set(operation["responses"]) == {"202", "400", "415", "422", "429"}
+    # Any operation reading a body may also answer 400, 413, 415 or 422, without listing them.
+    assert set(operation["responses"]) == {"202", "400", "413", "415", "422", "429"}
+    for status, response in operation["responses"].items():
+        assert response["headers"]["X-Request-Id"]["required"] is True
+        if status >= "400":
+            assert set(response["content"]) == {"application/problem+json"}
 
     def refs(node: object) -> list[str]:
         if isinstance(node, dict):

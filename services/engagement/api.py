@@ -110,7 +110,7 @@ OPERATIONS = (
         request=PersonRegistration,
         response=RegistrationAccepted,
         status=202,
-        problems=(400, 415, 422, 429),
+        problems=(429,),
     ),
 )
 
