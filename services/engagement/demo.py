@@ -1,6 +1,9 @@
-"""Demo data, labelled as such: people from the coalitions in ../shared/seeds. Idempotent:
-fixed ids, so loading twice registers (and announces) each person once. Demo people who agree
-to be contacted are confirmed at once, through their link's token as a person would."""
+"""Demo data, labelled as such: people in the coalitions the platform is built for (an
+urban-manufacturing alliance's Communities of Practice, a Bay Area manufacturing initiative, the
+cities of an equity pilot), named by their role, with .invalid addresses and a 555 number: no real
+person's. Idempotent: fixed ids, so loading twice registers (and announces) each person once.
+Demo people who agree to be contacted are confirmed at once, through their link's token as a
+person would."""
 
 import uuid
 
