@@ -52,7 +52,10 @@ async def test_home_on_a_phone_by_keyboard_in_both_languages(browser: Browser, s
         "console", lambda message: console_errors.append(message.text) if message.type == "error" else None
     )
 
-    await page.goto(site)
+    response = await page.goto(site)
+    assert response is not None and "style-src 'self'" in response.headers["content-security-policy"]
+    # The style sheet applies under that policy: it is a file, not inline.
+    assert await page.evaluate("getComputedStyle(document.body).maxWidth") == "768px"
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert await page.get_attribute("html", "lang") == "en"
     assert await page.locator("main h1").inner_text() == "Civic engagement platform"
@@ -85,4 +88,20 @@ async def test_home_on_a_phone_by_keyboard_in_both_languages(browser: Browser, s
         await page.get_by_role("table").get_by_role("rowheader").first.inner_text() == "Personas registradas"
     )
     assert console_errors == []
+    await context.close()
+
+
+async def test_a_missing_page_in_spanish_keeps_the_reader_oriented(browser: Browser, site: str) -> None:
+    context = await browser.new_context(viewport={"width": 390, "height": 844}, locale="es-ES")
+    page = await context.new_page()
+    response = await page.goto(site + "nowhere?ref=mail")
+    assert response is not None and response.status == 404
+    assert await page.locator("main h1").inner_text() == "Página no encontrada"
+    request_id = response.headers["x-request-id"]
+    assert await page.locator("main code").inner_text() == request_id
+    # Switching language keeps the page and its query.
+    await page.get_by_role("link", name="English").click()
+    await page.wait_for_load_state()
+    assert page.url.endswith("/nowhere?ref=mail&lang=en")
+    assert await page.locator("main h1").inner_text() == "Page not found"
     await context.close()
