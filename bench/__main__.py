@@ -133,7 +133,8 @@ async def _measure_all(cfg: BenchConfig, box: Sandbox, children: Children, work:
                             connections=cfg.connections, run=f"{tag}{target}")
             tps = await ingest.pgbench(box.settings.migration_database_url, work,
                                        seconds=cfg.http_seconds, clients=max(1, cfg.connections // 4))
-            await owner.execute("TRUNCATE bench_pgbench.people, engagement.people, engagement.outbox CASCADE")
+            await owner.execute("TRUNCATE bench_pgbench.people")
+            await owner.execute(ingest.EMPTY)
             for figure, keys in ((figures.ingest, ("service", "floor")),
                                  (figures.ingest_nginx, ("service_nginx", "floor_nginx"))):
                 a, b = http[keys[0]], http[keys[1]]

@@ -57,7 +57,8 @@ class Tables:
 
 TABLES = {
     SERVICE: Tables("engagement.outbox", ("surveys.inbox", "notifications.inbox"),
-                    """TRUNCATE engagement.people, engagement.outbox, surveys.respondents,
+                    """TRUNCATE engagement.people, engagement.outbox, engagement.aggregate_sequences,
+                       surveys.respondents,
                        surveys.respondent_tallies, surveys.inbox, notifications.contact_points,
                        notifications.inbox CASCADE""", "engagement_outbox"),
     FLOOR: Tables("bench_floor.outbox", ("bench_floor.inbox_surveys", "bench_floor.inbox_notifications"),
@@ -210,16 +211,20 @@ class Paths:
     async def _write_floor(self, batch: Sequence[PersonRegistration]) -> None:
         """The envelopes register_person would write for these people, in the floor's outbox."""
         assert self._probe is not None
-        envelopes = [
-            Envelope.wrap(PersonRegistered(person_id=uuid4(), language=p.language, postal_code=p.postal_code,
-                                           registered_at=datetime.now(UTC)), producer=PRODUCER)
-            for p in batch]
+        envelopes = []
+        for p in batch:
+            person_id = uuid4()
+            event = PersonRegistered(person_id=person_id, language=p.language, postal_code=p.postal_code,
+                                     registered_at=datetime.now(UTC))
+            envelopes.append(
+                Envelope.wrap(event, producer=PRODUCER, aggregate=f"person:{person_id}", sequence=1))
         await self._probe.execute(
             """WITH written AS (
-                   INSERT INTO bench_floor.outbox (event_id, routing_key, payload)
-                   SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]::jsonb[]))
+                   INSERT INTO bench_floor.outbox (event_id, routing_key, payload, aggregate)
+                   SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]::jsonb[], $4::text[]))
                SELECT pg_notify('bench_floor_outbox', '')""",
-            [e.id for e in envelopes], [e.type for e in envelopes], [e.model_dump_json() for e in envelopes])
+            [e.id for e in envelopes], [e.type for e in envelopes], [e.model_dump_json() for e in envelopes],
+            [e.aggregate for e in envelopes])
 
     async def _measure(self, path: str, count: int, produce: Callable[[], Awaitable[None]]) -> PathResult:
         assert self._probe is not None

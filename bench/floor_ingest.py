@@ -33,10 +33,15 @@ _INSERT_PEOPLE = """
                                    consent_to_contact)
     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                          $7::boolean[])"""
+# The event, its aggregate's sequence number (as emit() keeps it) and one NOTIFY for the batch.
 _INSERT_OUTBOX = """
-    WITH written AS (
-        INSERT INTO engagement.outbox (event_id, routing_key, payload)
-        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]::jsonb[]))
+    WITH numbered AS (
+        INSERT INTO engagement.aggregate_sequences AS s (aggregate, sequence)
+        SELECT unnest($4::text[]), 1
+        ON CONFLICT (aggregate) DO UPDATE SET sequence = s.sequence + 1),
+    written AS (
+        INSERT INTO engagement.outbox (event_id, routing_key, payload, aggregate)
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]::jsonb[], $4::text[]))
     SELECT pg_notify('engagement_outbox', '')"""
 
 Pending = tuple[UUID, PersonRegistration, UUID, str, asyncio.Future[None]]
@@ -52,7 +57,7 @@ class GroupCommit:
         envelope = Envelope.wrap(
             PersonRegistered(person_id=person_id, language=person.language, postal_code=person.postal_code,
                              registered_at=datetime.now(UTC)),
-            producer="engagement")
+            producer="engagement", aggregate=f"person:{person_id}", sequence=1)
         done = asyncio.get_running_loop().create_future()
         await self.queue.put((person_id, person, envelope.id, envelope.model_dump_json(), done))
         await done
@@ -72,7 +77,8 @@ class GroupCommit:
                         [p.postal_code for p in people], [p.consent_to_contact for p in people])
                     await conn.execute(
                         _INSERT_OUTBOX, [event_id for _i, _p, event_id, *_ in batch],
-                        ["person.registered"] * len(batch), [body for *_, body, _done in batch])
+                        ["person.registered"] * len(batch), [body for *_, body, _done in batch],
+                        [f"person:{person_id}" for person_id, *_ in batch])
             except Exception as exc:
                 for *_, done in batch:
                     done.set_exception(exc)

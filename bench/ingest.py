@@ -22,6 +22,7 @@ from bench.processes import Child, Children, python_argv
 from bench.sandbox import Sandbox
 from deploy.proxy import write_nginx_config
 from services.engagement.app import SPEC as ENGAGEMENT
+from shared.settings import Settings
 
 WRK_SCRIPT = """
 local made = 0
@@ -44,7 +45,7 @@ end
 PGBENCH_SCRIPT = """INSERT INTO bench_pgbench.people (id, display_name, email, language, consent_to_contact)
 VALUES (gen_random_uuid(), 'Bench person', gen_random_uuid()::text || '@bench.invalid', 'en', false);
 """
-_EMPTY = "TRUNCATE engagement.people, engagement.outbox CASCADE"
+EMPTY = "TRUNCATE engagement.people, engagement.outbox, engagement.aggregate_sequences CASCADE"
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
@@ -72,9 +73,12 @@ class IngestTargets:
         service_port, floor_port = s.engagement_port, free_port()
         self.ports = {"service": service_port, "floor": floor_port,
                       "service_nginx": free_port(), "floor_nginx": free_port()}
+        # The web role with the pool `make run` gives it, not the sandbox's smaller one: this is
+        # the figure a user meets. (The floor server has two connections.)
         self.started.append(self.children.start(
             "engagement-web",
-            python_argv("services.engagement", "run", "--roles", "web", profile_to=self.profile_to)))
+            python_argv("services.engagement", "run", "--roles", "web", profile_to=self.profile_to),
+            env={"CIVIC_POOL_MAX_SIZE": str(Settings.model_fields["pool_max_size"].default)}))
         self.started.append(self.children.start(
             "floor-ingest",
             python_argv("bench.floor_ingest", "--port", str(floor_port), "--database-url", s.database_url)))
@@ -142,7 +146,7 @@ async def durable_rows(conn: asyncpg.Connection) -> tuple[int, int]:
 async def measure_http(targets: IngestTargets, conn: asyncpg.Connection, target: str, *, seconds: float,
                        connections: int, run: str) -> HttpResult:
     """One wrk run from empty tables; every answered request must have left both of its rows."""
-    await conn.execute(_EMPTY)
+    await conn.execute(EMPTY)
     script = targets.work_dir / "register.lua"
     script.write_text(WRK_SCRIPT)
     result = await wrk(targets.url(target), seconds=seconds, connections=connections, script=script, run=run)

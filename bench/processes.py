@@ -43,7 +43,8 @@ class Children:
         self.env = env
         self.running: list[Child] = []
 
-    def start(self, name: str, argv: list[str]) -> Child:
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Child:
+        """Start ``argv``; ``env`` is laid over the children's environment for this one."""
         log = self.log_dir / f"{name}.log"
         # A fresh log per start: readiness is read from it (bare_python_rss).
         with log.open("wb") as out:
@@ -51,7 +52,7 @@ class Children:
             # stops each child in order (a profiled child must exit cleanly to write its profile).
             process = subprocess.Popen(
                 argv,
-                env=self.env,
+                env={**self.env, **(env or {})},
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
