@@ -27,7 +27,7 @@ types: setup
 
 # wrk is the HTTP load generator of `make bench` (Debian's package); installed when missing, as root.
 bench: setup
-	@command -v wrk >/dev/null || { [ "$$(id -u)" -eq 0 ] && apt-get install -y -qq wrk >/dev/null; } \
+	@command -v wrk >/dev/null || { [ "$$(id -u)" -eq 0 ] && apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } \
 	  || { echo "missing: wrk. Install with: sudo apt-get install -y wrk" >&2; exit 1; }
 	$(PY) -m bench
 
