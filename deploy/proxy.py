@@ -3,8 +3,11 @@
 import json
 import os
 import re
+from html import escape
 from pathlib import Path
 
+from shared.http import SECURITY_HEADERS
+from shared.i18n import LANGUAGES, translations
 from shared.runtime import ServiceSpec
 from shared.settings import Settings
 
@@ -35,6 +38,78 @@ _REQUEST_LOG = r"""  map $http_x_request_id $civic_request_id {
   access_log /dev/stdout civic;"""
 
 
+# The language of nginx's own pages, chosen as the services choose: ?lang=, the lang cookie, then
+# the first language the browser lists.
+_LANGUAGE = r"""  map "$arg_lang|$cookie_lang|$http_accept_language" $civic_language {
+    "~^es\|" es;
+    "~^en\|" en;
+    "~^\|es\|" es;
+    "~^\|en\|" en;
+    "~^\|[^|]*\|\s*es" es;
+    default en;
+  }
+  map $uri $civic_unavailable {
+    "~^/api/" @unavailable_problem;
+    default @unavailable_page;
+  }"""
+
+
+def _own_answers(settings: Settings) -> str:
+    """What nginx answers itself, in the services' forms: problem+json on the API, a page in the
+    reader's language elsewhere, each with the request id and the security headers."""
+    too_large = _problem(413, "Request Entity Too Large", f"the body is over {settings.max_body_bytes} bytes")
+    unavailable = _problem(
+        503,
+        "Service Unavailable",
+        "the service is not answering; try again shortly (request id $civic_request_id)",
+    )
+    return f"""\
+    # A body over the limit is refused by nginx itself.
+    error_page 413 @too_large;
+    location @too_large {{
+      include edge_headers.conf;
+      default_type application/problem+json;
+      return 413 '{too_large}';
+    }}
+    # A service that is down or restarting: 503 (not nginx's 502 page), so clients retry.
+    error_page 502 503 504 =503 $civic_unavailable;
+    location @unavailable_problem {{
+      include edge_headers.conf;
+      add_header Retry-After 5 always;
+      default_type application/problem+json;
+      return 503 '{unavailable}';
+    }}
+    location @unavailable_page {{
+      include edge_headers.conf;
+      add_header Retry-After 5 always;
+      default_type "text/html; charset=utf-8";
+      return 503 $civic_unavailable_page;
+    }}"""
+
+
+def _problem(status: int, title: str, detail: str) -> str:
+    return json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
+
+
+def _unavailable_pages() -> str:
+    pages = "\n".join(f"    {language} '{_unavailable_page(language)}';" for language in LANGUAGES)
+    return f"  map $civic_language $civic_unavailable_page {{\n{pages}\n  }}"
+
+
+def _unavailable_page(language: str) -> str:
+    _ = translations(language).gettext
+    return (
+        f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(_('Something went wrong on our side'))}</title></head><body><main>"
+        f"<h1>{escape(_('Something went wrong on our side'))}</h1>"
+        f"<p>{escape(_('Nothing you did caused this. Try again in a moment.'))}</p>"
+        f"<p>{escape(_('If you ask us about this, quote the request id:'))} "
+        "<code>$civic_request_id</code></p>"
+        "</main></body></html>"
+    ).replace("'", "\\'")
+
+
 def nginx_config(specs: list[ServiceSpec], settings: Settings, prefix: Path) -> str:
     upstreams, locations = [], []
     for spec in specs:
@@ -57,14 +132,6 @@ def nginx_config(specs: list[ServiceSpec], settings: Settings, prefix: Path) -> 
         for spec in specs
         for path in spec.public_paths
     ]
-    too_large = json.dumps(
-        {
-            "type": "about:blank",
-            "title": "Request Entity Too Large",
-            "status": 413,
-            "detail": f"the body is over {settings.max_body_bytes} bytes",
-        }
-    )
     temp = "\n".join(
         f"  {kind}_temp_path {prefix}/temp/{kind};"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -80,6 +147,8 @@ error_log {prefix}/logs/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
 {_REQUEST_LOG}
+{_LANGUAGE}
+{_unavailable_pages()}
   map $uri $civic_owner {{
     {(nl + "  ").join(owners)}
     default {home};
@@ -95,13 +164,7 @@ http {{
     # the path say which methods it allows instead (Allow, problem+json on the API).
     error_page 405 = @refused_method;
     location @refused_method {{ include proxy_headers.conf; proxy_pass http://$civic_owner; }}
-    # nginx refuses a body over the limit itself: as a problem, like the services' own errors.
-    error_page 413 @too_large;
-    location @too_large {{
-      add_header X-Request-Id $civic_request_id always;
-      default_type application/problem+json;
-      return 413 '{too_large}';
-    }}
+{_own_answers(settings)}
     # Anything no service claims is answered by the home page's "not found": a translated page, or
     # problem+json under /api/, with the request id. Rewritten first, so nothing else is reachable.
     location / {{ include proxy_headers.conf; rewrite ^ /not-found break; proxy_pass http://{home}; }}
@@ -116,6 +179,10 @@ def write_nginx_config(specs: list[ServiceSpec], settings: Settings, prefix: Pat
     for sub in ("logs", "temp/client_body", "temp/proxy", "temp/fastcgi", "temp/uwsgi", "temp/scgi"):
         (prefix / sub).mkdir(parents=True, exist_ok=True)
     (prefix / "proxy_headers.conf").write_text(_COMMON_HEADERS)
+    (prefix / "edge_headers.conf").write_text(
+        "".join(f'add_header {name} "{value}" always;\n' for name, value in SECURITY_HEADERS.items())
+        + "add_header X-Request-Id $civic_request_id always;\n"
+    )
     conf = prefix / "nginx.conf"
     conf.write_text(nginx_config(specs, settings, prefix))
     return conf

@@ -2,27 +2,34 @@
 as problem+json on the API and as translated pages elsewhere, the body limit, the language
 switch and one log line per request."""
 
+import asyncio
 import dataclasses
 import html
 import json
 import logging
 import re
+import shutil
+import signal
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import parse_qs
 
+import aiohttp
 import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from deploy.proxy import nginx_config
+from deploy.proxy import nginx_config, write_nginx_config
 from deploy.stack import SERVICES
 from services.engagement.app import SPEC as ENGAGEMENT
 from shared.bus import Bus
 from shared.logs import JsonFormatter
 from shared.runtime import build_app
 from shared.settings import Settings
+from tests.support.waiting import eventually
+from tests.test_platform import free_port
 
 TEMPLATES = [
     *Path("shared/templates").glob("*.html"),
@@ -184,3 +191,65 @@ async def test_each_request_is_one_log_line_without_its_query_string(
     assert line["request_id"] == "edge-test-log1"
     assert isinstance(line["duration_ms"], float)
     assert "secret-in-the-url" not in json.dumps(line)
+
+
+@pytest.fixture
+async def nginx_alone(settings: Settings, tmp_path: Path) -> AsyncIterator[str]:
+    """nginx as make run configures it, with no service behind it (all down or restarting)."""
+    ports = {f"{name}_port": free_port() for name in ("proxy", "engagement", "surveys", "notifications")}
+    alone = settings.model_copy(update=ports)
+    prefix = tmp_path / "nginx"
+    conf = write_nginx_config(list(SERVICES), alone, prefix)
+    nginx = await asyncio.create_subprocess_exec(
+        shutil.which("nginx") or "/usr/sbin/nginx",
+        *("-c", str(conf), "-p", str(prefix), "-g", "daemon off;"),
+        stdout=subprocess.DEVNULL,
+    )
+
+    async def listening() -> bool:
+        try:
+            _, writer = await asyncio.open_connection(alone.host, alone.proxy_port)
+        except OSError:
+            return False
+        writer.close()
+        return True
+
+    try:
+        await eventually(listening, bool)
+        yield f"http://{alone.host}:{alone.proxy_port}"
+    finally:
+        nginx.send_signal(signal.SIGQUIT)
+        await nginx.wait()
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "heading"),
+    [
+        ("/engagement/", {"Accept-Language": "es-MX,es;q=0.9"}, "Algo falló de nuestro lado"),
+        ("/surveys/?lang=es", {"Accept-Language": "en"}, "Algo falló de nuestro lado"),
+        ("/", {"Cookie": "lang=en", "Accept-Language": "es"}, "Something went wrong on our side"),
+    ],
+)
+async def test_a_service_that_is_down_is_a_page_in_the_readers_language(
+    nginx_alone: str, path: str, headers: dict[str, str], heading: str
+) -> None:
+    async with aiohttp.ClientSession(nginx_alone) as http:
+        response = await http.get(path, headers={**headers, "X-Request-Id": "edge-test-down1"})
+        assert response.status == 503
+        assert response.content_type == "text/html"
+        page = await response.text()
+        assert f"<h1>{heading}</h1>" in page and "<code>edge-test-down1</code>" in page
+        assert response.headers["X-Request-Id"] == "edge-test-down1"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["Retry-After"]
+
+
+async def test_a_service_that_is_down_is_a_problem_on_the_api(nginx_alone: str) -> None:
+    async with aiohttp.ClientSession(nginx_alone) as http:
+        response = await http.post("/api/v1/people", json={"display_name": "Ana"})
+        assert response.status == 503
+        assert response.content_type == "application/problem+json"
+        problem = await response.json()
+        assert problem["status"] == 503
+        assert response.headers["X-Request-Id"] in problem["detail"]
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
