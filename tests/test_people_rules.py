@@ -34,6 +34,8 @@ def test_contact_details_are_normalised() -> None:
     ("field", "value"),
     [
         ("email", "not-an-address"),
+        ("email", "a\x00b@example.org"),  # PostgreSQL cannot store NUL: refused, not a 500
+        ("email", "a\u202eb@example.org"),
         ("phone", "12ab"),
         ("postal_code", "!!"),
         ("language", "fr"),
@@ -171,6 +173,14 @@ def test_the_pattern_in_the_api_document_is_the_rule_applied(
     if field == "display_name":  # the one rule no pattern can say: something visible
         expected = expected and any(unicodedata.category(c) not in {"Cf", "Zs", "Mn", "Me"} for c in value)
     assert _accepted(field, value) == expected
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("display_name", " " * 200 + "Ana"), ("email", " " * 321), ("email", "ana@example.org" + " " * 310)],
+)
+def test_lengths_count_the_value_as_sent_as_the_document_says(field: str, value: str) -> None:
+    assert not _accepted(field, value)
 
 
 def test_consent_is_a_json_boolean_not_a_number_or_a_word() -> None:

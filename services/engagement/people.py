@@ -4,30 +4,46 @@ import re
 import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.json_schema import JsonDict
 
 from shared.contracts import Language
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+# White space as str.strip and Python's \s know it, spelled out: the patterns below are also read
+# by JavaScript-style regex engines, whose \s is another set.
+_WS_CHARS = r"\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_WS = f"[{_WS_CHARS}]"
+_PHONE_PUNCTUATION = rf"[{_WS_CHARS}().-]"
+# Controls (Unicode Cc), line breaks and bidirectional overrides: in no name or address.
+_CONTROLS = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e"
+_EMAIL = re.compile(rf"^[^@{_WS_CHARS}{_CONTROLS}]{{1,64}}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _POSTAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{1,8}[A-Za-z0-9]$")
 
 # The same rules as patterns in the OpenAPI document, so that a client (and the fuzzer) knows
 # what is accepted. Each allows the white space around a value that is stripped before the
 # rules apply (what str.strip removes), and the blank value that means none. Lengths count the
 # value as sent, as the document says.
-_WS = r"[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 Stripped = Annotated[str, AfterValidator(str.strip)]
-_CONTROLS = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e"
-NAME_PATTERN = rf"^{_WS}*[^{_CONTROLS}]*[^{_CONTROLS}{_WS[1:-1]}][^{_CONTROLS}]*{_WS}*$"
-EMAIL_PATTERN = rf"^{_WS}*([^@\s]{{1,64}}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+)?{_WS}*$"
-PHONE_PATTERN = rf"^({_WS}*|[\s().-]*(\+[\s().-]*)?([0-9][\s().-]*){{8,15}})$"
-POSTAL_PATTERN = rf"^{_WS}*([A-Za-z0-9][A-Za-z0-9 -]{{1,8}}[A-Za-z0-9])?{_WS}*$"
+_StrippedEmail = Annotated[str, StringConstraints(max_length=320), AfterValidator(str.strip)]
+NAME_PATTERN = rf"^{_WS}*[^{_CONTROLS}]*[^{_CONTROLS}{_WS_CHARS}][^{_CONTROLS}]*{_WS}*$"
+EMAIL_PATTERN = rf"^{_WS}*({_EMAIL.pattern[1:-1]})?{_WS}*$"
+PHONE_PATTERN = (
+    rf"^({_WS}*|{_PHONE_PUNCTUATION}*(\+{_PHONE_PUNCTUATION}*)?([0-9]{_PHONE_PUNCTUATION}*){{8,15}})$"
+)
+POSTAL_PATTERN = rf"^{_WS}*({_POSTAL.pattern[1:-1]})?{_WS}*$"
 _CONSENT_NEEDS_AN_ADDRESS: JsonDict = {
     "if": {"required": ["consent_to_contact"], "properties": {"consent_to_contact": {"const": True}}},
     "then": {
         "anyOf": [
-            {"required": [field], "properties": {field: {"type": "string", "pattern": rf"[^{_WS[1:-1]}]"}}}
+            {"required": [field], "properties": {field: {"type": "string", "pattern": f"[^{_WS_CHARS}]"}}}
             for field in ("email", "phone")
         ]
     },
@@ -69,7 +85,7 @@ class PersonRegistration(BaseModel):
     )
 
     display_name: Stripped = Field(min_length=1, max_length=200, json_schema_extra={"pattern": NAME_PATTERN})
-    email: Stripped | None = Field(default=None, max_length=320, json_schema_extra={"pattern": EMAIL_PATTERN})
+    email: _StrippedEmail | None = Field(default=None, json_schema_extra={"pattern": EMAIL_PATTERN})
     phone: Stripped | None = Field(default=None, json_schema_extra={"pattern": PHONE_PATTERN})
     language: Language = "en"
     postal_code: Stripped | None = Field(default=None, json_schema_extra={"pattern": POSTAL_PATTERN})
@@ -100,7 +116,7 @@ class PersonRegistration(BaseModel):
         """Normalise to E.164 (+ and 8 to 15 digits); spaces, dots, dashes and brackets are allowed."""
         if value in (None, ""):
             return None
-        digits = re.sub(r"[\s().-]", "", value)
+        digits = re.sub(_PHONE_PUNCTUATION, "", value)
         if not re.fullmatch(r"\+?[0-9]{8,15}", digits):
             raise ValueError("is not a phone number (8 to 15 digits, optionally starting with +)")
         return digits if digits.startswith("+") else f"+{digits}"
