@@ -21,7 +21,7 @@ from shared.bus import Bus
 from shared.consumer import Consumer, Subscription
 from shared.contracts import Envelope, InvalidMessage, parse_message
 from shared.migrations import Migration
-from shared.outbox import OutboxRelay, emit
+from shared.outbox import Emission, OutboxRelay, emit, emit_many
 from shared.parked import list_unrouted, replay_unrouted
 from shared.runtime import declare_topology
 from shared.settings import Settings
@@ -425,6 +425,38 @@ async def test_events_carry_their_aggregate_and_a_sequence_growing_per_aggregate
     async with pool.acquire() as conn, conn.transaction():
         [other] = await emit(conn, thing("u"), producer="tests", aggregate=f"thing:{uuid.uuid4()}")
     assert other.sequence == 1
+
+
+async def test_many_emissions_at_once_are_numbered_as_if_written_one_after_another(
+    pool: asyncpg.Pool,
+) -> None:
+    a, b = f"thing:{uuid.uuid4()}", f"thing:{uuid.uuid4()}"
+    async with pool.acquire() as conn, conn.transaction():
+        await emit(conn, thing("earlier"), producer="tests", aggregate=a)
+    async with pool.acquire() as conn, conn.transaction():
+        written = await emit_many(
+            conn,
+            [
+                Emission([thing("a2"), thing("a3")], a),
+                Emission([thing("b1")], b),
+                Emission([thing("free")]),
+                Emission([thing("a4")], a),
+            ],
+            producer="tests",
+        )
+    assert [[(e.aggregate, e.sequence) for e in envelopes] for envelopes in written] == [
+        [(a, 2), (a, 3)],
+        [(b, 1)],
+        [(None, None)],
+        [(a, 4)],
+    ]
+    stored = await pool.fetch(
+        "SELECT aggregate, payload->>'sequence' AS sequence FROM outbox WHERE event_id = ANY($1::uuid[])",
+        [e.id for envelopes in written for e in envelopes],
+    )
+    assert sorted((r["aggregate"] or "", r["sequence"] or "") for r in stored) == sorted(
+        [(a, "2"), (a, "3"), (b, "1"), ("", ""), (a, "4")]
+    )
 
 
 async def test_a_late_event_does_not_undo_a_later_one(

@@ -10,7 +10,6 @@
 
 import asyncio
 from typing import Any
-from uuid import uuid4
 
 import asyncpg
 
@@ -44,31 +43,19 @@ def apply(mutant: str) -> None:
 
 
 def _answer_before_commit() -> None:
-    from services.engagement import api
-    from services.engagement.registration import Registration
-    from shared import runtime
+    from shared.group_commit import GroupCommit
 
-    create_pool, register = runtime.create_pool, api.register_person
-    pools: list[asyncpg.Pool] = []
-    writes: set[asyncio.Task[None]] = set()
+    submit = GroupCommit.submit
+    writes: set[asyncio.Task[Any]] = set()
 
-    async def keep_pool(*args: Any, **kwargs: Any) -> asyncpg.Pool:
-        pool = await create_pool(*args, **kwargs)
-        pools.append(pool)
-        return pool
-
-    async def register_later(conn: Any, person: Any, **kwargs: Any) -> Registration:
-        person_id = kwargs.pop("person_id", None) or uuid4()
-
+    async def submit_later(self: GroupCommit[Any, Any], item: Any) -> Any:
         async def write() -> None:
             await asyncio.sleep(WRITE_DELAY_S)
-            async with pools[0].acquire() as later:
-                await register(later, person, person_id=person_id, **kwargs)
+            await submit(self, item)
 
         task = asyncio.create_task(write())
         writes.add(task)
         task.add_done_callback(writes.discard)
-        return Registration(person_id, created=True)
+        return None  # the registration's answer does not read its result
 
-    runtime.create_pool = keep_pool
-    api.register_person = register_later
+    GroupCommit.submit = submit_later  # type: ignore[method-assign]

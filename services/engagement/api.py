@@ -2,6 +2,7 @@
 
 import hmac
 import secrets
+from collections.abc import AsyncIterator
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -10,11 +11,14 @@ from services.engagement import store, throttle
 from services.engagement.people import PersonRegistration, RegistrationAccepted
 from services.engagement.registration import (
     Confirmation,
+    Registration,
+    RegistrationRequest,
     confirm_consent,
     confirmation_state,
-    register_person,
+    register_people,
 )
 from shared.crashpoints import crash_point
+from shared.group_commit import GroupCommit
 from shared.http import POOL, SETTINGS, request_id
 from shared.i18n import gettext_ as _
 from shared.openapi import Operation
@@ -30,8 +34,7 @@ async def post_person(request: web.Request) -> web.Response:
         response.headers["Retry-After"] = str(wait)
         return response
     person = await parse_json(request, PersonRegistration)
-    async with pool.acquire() as conn:
-        await register_person(conn, person, correlation_id=request_id(request))
+    await request.app[REGISTRATIONS].submit(RegistrationRequest(person, correlation_id=request_id(request)))
     crash_point("http.after_commit_before_response")
     return web.json_response(RegistrationAccepted().model_dump(mode="json"), status=202)
 
@@ -115,7 +118,20 @@ OPERATIONS = (
 )
 
 
+REGISTRATIONS: web.AppKey[GroupCommit[RegistrationRequest, Registration]] = web.AppKey("registrations")
+
+
+async def _registrations(app: web.Application) -> AsyncIterator[None]:
+    """Registrations are committed in groups: under load, one commit serves many requests."""
+    registrations = GroupCommit(app[POOL], register_people)
+    registrations.start()
+    app[REGISTRATIONS] = registrations
+    yield
+    await registrations.stop()
+
+
 def add_routes(app: web.Application) -> None:
+    app.cleanup_ctx.append(_registrations)
     app.router.add_get("/", home)
     app.router.add_get("/engagement/", engagement_page)
     app.router.add_post("/api/v1/people", post_person)

@@ -11,7 +11,8 @@ import enum
 import hashlib
 import secrets
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from uuid import UUID
 
@@ -21,7 +22,7 @@ from services.engagement import store
 from services.engagement.people import PersonRegistration
 from shared.contracts import ConsentConfirmed, ConsentRequested, Event, PersonRegistered
 from shared.db import DbConnection
-from shared.outbox import emit
+from shared.outbox import Emission, emit, emit_many
 
 PRODUCER = "engagement"
 # Long enough for someone who reads mail weekly; a lost link then costs a week, not forever.
@@ -48,6 +49,13 @@ def token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+@dataclass(frozen=True)
+class RegistrationRequest:
+    person: PersonRegistration
+    person_id: UUID = field(default_factory=uuid.uuid4)
+    correlation_id: str | None = None
+
+
 async def register_person(
     conn: DbConnection,
     person: PersonRegistration,
@@ -56,42 +64,58 @@ async def register_person(
     correlation_id: str | None = None,
     is_demo: bool = False,
 ) -> Registration:
-    """The person, its ``person.registered`` and, if consent was asked for, a confirmation and
-    ``person.consent_requested``, in one transaction. An id or address already registered
-    writes nothing."""
-    person_id = person_id or uuid.uuid4()
+    """One registration in a transaction of its own (see ``register_people``)."""
+    request = RegistrationRequest(person, person_id or uuid.uuid4(), correlation_id)
     async with conn.transaction():
-        registered_at = await store.insert_person(conn, person_id, person, is_demo=is_demo)
+        [registration] = await register_people(conn, [request], is_demo=is_demo)
+    return registration
+
+
+async def register_people(
+    conn: DbConnection, requests: Sequence[RegistrationRequest], *, is_demo: bool = False
+) -> list[Registration]:
+    """Each new person, their ``person.registered`` and, if consent was asked for, a
+    confirmation and ``person.consent_requested``, in the caller's transaction, set-based (one
+    statement per table for all of them: the web role commits registrations in groups). An id
+    or address already registered, or registered earlier in ``requests``, writes nothing."""
+    registered = await store.insert_people(conn, [(r.person_id, r.person) for r in requests], is_demo=is_demo)
+    registrations, confirmations, emissions = [], [], []
+    for r in requests:
+        registered_at = registered.get(r.person_id)
         if registered_at is None:
-            return Registration(person_id, created=False)
+            registrations.append(Registration(r.person_id, created=False))
+            continue
         events: list[Event] = [
             PersonRegistered(
-                person_id=person_id,
-                language=person.language,
-                postal_code=person.postal_code,
+                person_id=r.person_id,
+                language=r.person.language,
+                postal_code=r.person.postal_code,
                 registered_at=registered_at,
             )
         ]
         token = None
-        if person.consent_to_contact:
+        if r.person.consent_to_contact:
             token = secrets.token_urlsafe(32)
             confirm_by = registered_at + CONFIRMATION_VALID_FOR
-            await store.insert_confirmation(conn, token_hash(token), person_id, confirm_by)
+            confirmations.append((token_hash(token), r.person_id, confirm_by))
             events.append(
                 ConsentRequested(
-                    person_id=person_id,
-                    display_name=person.display_name,
-                    email=person.email,
-                    phone=person.phone,
-                    language=person.language,
+                    person_id=r.person_id,
+                    display_name=r.person.display_name,
+                    email=r.person.email,
+                    phone=r.person.phone,
+                    language=r.person.language,
                     confirmation_token=token,
                     confirm_by=confirm_by,
                 )
             )
-        await emit(
-            conn, events, producer=PRODUCER, correlation_id=correlation_id, aggregate=f"person:{person_id}"
-        )
-    return Registration(person_id, created=True, confirmation_token=token)
+        emissions.append(Emission(events, f"person:{r.person_id}", r.correlation_id))
+        registrations.append(Registration(r.person_id, created=True, confirmation_token=token))
+    if confirmations:
+        await store.insert_confirmations(conn, confirmations)
+    if emissions:
+        await emit_many(conn, emissions, producer=PRODUCER)
+    return registrations
 
 
 async def confirm_consent(

@@ -1,5 +1,6 @@
 """Engagement's SQL."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -9,41 +10,41 @@ from services.engagement.people import PersonRegistration
 from shared.db import DbConnection
 
 
-async def insert_person(
-    conn: DbConnection,
-    person_id: UUID,
-    person: PersonRegistration,
-    *,
-    is_demo: bool = False,
-) -> datetime | None:
-    """Insert a person; None when that id or that e-mail address is already registered, and
-    then nothing is written: the registered person stays as they were."""
-    registered_at: datetime | None = await conn.fetchval(
+async def insert_people(
+    conn: DbConnection, people: Sequence[tuple[UUID, PersonRegistration]], *, is_demo: bool = False
+) -> dict[UUID, datetime]:
+    """Insert people in one statement; returns when each new one registered. An id or e-mail
+    address already registered (or twice in ``people``) is skipped: that person stays as they
+    were, and is not in the result."""
+    rows = await conn.fetch(
         """INSERT INTO people (id, display_name, email, phone, language, postal_code,
                                consent_to_contact, is_demo)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           SELECT *, $8::boolean FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[],
+                                             $5::text[], $6::text[], $7::boolean[])
            ON CONFLICT DO NOTHING
-           RETURNING registered_at""",
-        person_id,
-        person.display_name,
-        person.email,
-        person.phone,
-        person.language,
-        person.postal_code,
-        person.consent_to_contact,
+           RETURNING id, registered_at""",
+        [person_id for person_id, _ in people],
+        [p.display_name for _, p in people],
+        [p.email for _, p in people],
+        [p.phone for _, p in people],
+        [p.language for _, p in people],
+        [p.postal_code for _, p in people],
+        [p.consent_to_contact for _, p in people],
         is_demo,
     )
-    return registered_at
+    return {r["id"]: r["registered_at"] for r in rows}
 
 
-async def insert_confirmation(
-    conn: DbConnection, token_hash: bytes, person_id: UUID, expires_at: datetime
+async def insert_confirmations(
+    conn: DbConnection, confirmations: Sequence[tuple[bytes, UUID, datetime]]
 ) -> None:
+    """(token hash, person id, expires at) of each link sent."""
     await conn.execute(
-        "INSERT INTO consent_confirmations (token_hash, person_id, expires_at) VALUES ($1, $2, $3)",
-        token_hash,
-        person_id,
-        expires_at,
+        """INSERT INTO consent_confirmations (token_hash, person_id, expires_at)
+           SELECT * FROM unnest($1::bytea[], $2::uuid[], $3::timestamptz[])""",
+        [token_hash for token_hash, _, _ in confirmations],
+        [person_id for _, person_id, _ in confirmations],
+        [expires_at for _, _, expires_at in confirmations],
     )
 
 
