@@ -105,10 +105,10 @@ class Paths:
 
     @property
     def exchange(self) -> str:
-        return f"{self.box.settings.bus_prefix}floor"
+        return self.box.floor_exchange
 
     def floor_queue(self, kind: str) -> str:
-        return f"{self.box.settings.bus_prefix}floor.{kind}"
+        return f"{self.box.floor_exchange}.{kind}"
 
     async def start(self) -> None:
         s = self.box.settings

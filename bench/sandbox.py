@@ -29,8 +29,9 @@ class Sandbox:
                 "pool_max_size": SERVICE_POOL_SIZE,
             }
         )
-        # The RabbitMQ loop's own queue, beside the services' queues under the same prefix.
-        self.raw_queue = f"{self.settings.bus_prefix}bench.raw"
+        # The bus floor's exchange and queues (bench.drain), beside the services' under the same prefix.
+        self.floor_exchange = f"{self.settings.bus_prefix}floor"
+        self.floor_queues = [f"{self.floor_exchange}.{kind}" for kind in ("surveys", "notifications")]
 
     def child_env(self) -> dict[str, str]:
         """The environment of every subprocess: the sandbox's settings over the caller's."""
@@ -49,7 +50,7 @@ class Sandbox:
 
     def queue_names(self) -> list[str]:
         bus = Bus(self.settings)
-        names = [self.raw_queue]
+        names = [*self.floor_queues, bus.unrouted_queue]
         for spec in SERVICES:
             for sub in spec.subscriptions:
                 q = bus.queue_names(sub.consumer)
@@ -82,7 +83,9 @@ class Sandbox:
             channel = await connection.channel()
             for name in self.queue_names():
                 await channel.queue_delete(name)
-            await channel.exchange_delete(Bus(self.settings).exchange_name)
+            bus = Bus(self.settings)
+            for exchange in (bus.exchange_name, bus.unrouted_queue, self.floor_exchange):
+                await channel.exchange_delete(exchange)
         finally:
             await connection.close()
 

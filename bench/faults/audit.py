@@ -78,7 +78,7 @@ class Counts:
 class Deliveries:
     """Evidence that messages came back, from the consumers' delivery logs."""
 
-    redelivered: int  # a second copy of a message at the same attempt (re-published or redelivered)
+    redelivered: int  # a second copy of a message at the same attempt, or one the broker flags redelivered
     retried: int  # deliveries of a retry (x-attempt above 0)
 
 
@@ -132,14 +132,18 @@ async def unanswered(conn: asyncpg.Connection, acknowledged: Sequence[str]) -> i
 
 
 def deliveries(log: Path) -> Deliveries:
-    seen: Counter[tuple[str, str, str]] = Counter()
-    retried = 0
+    """A delivery is a redelivery when its consumer saw the message before at the same attempt,
+    or when the broker flags it so (delivered before, to a consumer that never logged it)."""
+    seen: set[tuple[str, str, str]] = set()
+    redelivered = retried = 0
     if log.exists():
         for line in log.read_text().splitlines():
             d = json.loads(line)
-            seen[d["queue"], d["message_id"], d["attempt"]] += 1
+            key = (d["queue"], d["message_id"], d["attempt"])
+            redelivered += key in seen or d["redelivered"]
             retried += d["attempt"] != "0"
-    return Deliveries(redelivered=sum(n - 1 for n in seen.values()), retried=retried)
+            seen.add(key)
+    return Deliveries(redelivered=redelivered, retried=retried)
 
 
 def crash_hits(record: Path) -> Counter[str]:
