@@ -6,7 +6,6 @@ import ctypes
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +45,7 @@ class Children:
     def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Child:
         """Start ``argv``; ``env`` is laid over the children's environment for this one."""
         log = self.log_dir / f"{name}.log"
-        # A fresh log per start: readiness is read from it (bare_python_rss).
+        # A fresh log per start.
         with log.open("wb") as out:
             # Its own session: a Ctrl-C in the terminal reaches the bench only, which then
             # stops each child in order (a profiled child must exit cleanly to write its profile).
@@ -106,25 +105,3 @@ def python_argv(module: str, *args: str, profile_to: Path | None = None) -> list
         module,
         *args,
     ]
-
-
-BARE_IMPORTS = "import asyncio, asyncpg, aio_pika, aiohttp"
-
-
-def bare_python_rss(children: Children) -> int:
-    """RSS of a Python process that has imported the libraries every service imports and done
-    nothing else: the floor under each service's figure."""
-    child = children.start(
-        "bare-python",
-        [sys.executable, "-c", f"{BARE_IMPORTS}, signal; print('ready', flush=True); signal.pause()"],
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while "ready" not in child.log.read_text():
-            children.check()
-            if time.monotonic() > deadline:
-                raise TimeoutError("the bare Python process did not start in 30 s")
-            time.sleep(0.05)
-        return child.rss()
-    finally:
-        children.stop(child)
