@@ -21,8 +21,8 @@ import pytest
 from deploy.stack import SERVICES
 from shared.db import drop_database
 from shared.settings import Settings
+from tests.support.launcher import free_port, read_until, start_platform
 from tests.support.waiting import eventually
-from tests.test_platform import environment, free_port, read_until
 
 pytestmark = pytest.mark.e2e
 
@@ -54,15 +54,7 @@ async def platform(
         }
     )
     run_dir = tmp_path_factory.mktemp("run")
-    launcher = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "deploy.run",
-        "--no-demo",
-        env=environment(settings, run_dir),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    launcher = await start_platform(settings, run_dir, "--no-demo")
     assert launcher.stdout is not None
     output: list[str] = []
     try:

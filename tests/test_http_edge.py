@@ -28,8 +28,8 @@ from shared.bus import Bus
 from shared.logs import JsonFormatter
 from shared.runtime import build_app
 from shared.settings import Settings
+from tests.support.launcher import free_port
 from tests.support.waiting import eventually
-from tests.test_platform import free_port
 
 TEMPLATES = [
     *Path("shared/templates").glob("*.html"),

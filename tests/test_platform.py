@@ -5,9 +5,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,15 +17,10 @@ import pytest
 from deploy.stack import prepare
 from shared.db import drop_database
 from shared.settings import Settings
+from tests.support.launcher import free_port, read_until, start_platform
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -46,37 +38,10 @@ async def platform_settings(run_settings: Settings, tmp_path: Path) -> AsyncIter
     await drop_database(settings.migration_database_url)
 
 
-def environment(settings: Settings, run_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVIC_")}
-    for name, value in settings.model_dump().items():
-        env[f"CIVIC_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
-    env["CIVIC_RETRY_DELAYS_MS"] = str(settings.retry_delays_ms)
-    env["CIVIC_RUN_DIR"] = str(run_dir)
-    return env
-
-
-async def read_until(
-    stream: asyncio.StreamReader, pattern: str, seen: list[str], timeout: float = 120
-) -> str:
-    async with asyncio.timeout(timeout):
-        while line := (await stream.readline()).decode():
-            seen.append(line)
-            if re.search(pattern, line):
-                return line
-    raise AssertionError(f"launcher ended before printing {pattern!r}:\n{''.join(seen)}")
-
-
 async def test_make_run_serves_one_address_and_stops_cleanly(
     platform_settings: Settings, tmp_path: Path
 ) -> None:
-    launcher = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "deploy.run",
-        env=environment(platform_settings, tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    launcher = await start_platform(platform_settings, tmp_path)
     assert launcher.stdout is not None
     output: list[str] = []
     try:
