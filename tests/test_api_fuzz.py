@@ -6,6 +6,7 @@ claims)."""
 import asyncio
 import json
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -139,6 +140,22 @@ async def test_a_clients_request_id_is_kept_end_to_end_and_joins_the_logs(platfo
             [line] = await eventually(lambda f=file, w=wanted: asyncio.sleep(0, lines_with(f, w)), bool)
             assert (line["method"], line["path"], line["status"]) == (method, path, status), line
             assert "secret" not in json.dumps(line)
+
+
+async def test_no_log_keeps_a_consent_links_token(platform: Platform) -> None:
+    token = secrets.token_urlsafe(32)
+    rid = f"confirm-{uuid.uuid4().hex[:12]}"
+    async with aiohttp.ClientSession(platform.address) as http:
+        opened = await http.get(f"/confirm/{token}", headers={"X-Request-Id": rid})
+        assert opened.status == 404  # no such link; what matters is what the logs keep of it
+    [line] = await eventually(
+        lambda: asyncio.sleep(
+            0, [x for x in log_lines(platform.logs / "nginx.log") if x.get("request_id") == rid]
+        ),
+        bool,
+    )
+    assert line["path"] == "/confirm/{token}"
+    assert token not in (platform.logs / "nginx.log").read_text()
 
 
 async def test_metrics_stay_on_the_service_port(platform: Platform) -> None:
