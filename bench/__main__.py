@@ -4,6 +4,7 @@ the end, and every process the bench starts is stopped, also on an error or Ctrl
 
 import asyncio
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -51,6 +52,8 @@ class Figures:
         return [f.result() for f in figures if f.runs]
 
     def cpu_medians(self) -> dict[str, float]:
+        if not self.cpu_ms:  # --only ingest_http: no drains
+            return {}
         return {party: round(median([run[party] for run in self.cpu_ms]), 3) for party in self.cpu_ms[0]}
 
 
@@ -96,7 +99,7 @@ async def measure(cfg: BenchConfig, console: Console) -> dict[str, Any]:
     for role, growth in soak.items():
         figures.rss_figure(role).extra["soak"] = growth
     return {
-        "command": "make bench",
+        "command": "python -m bench --only ingest_http" if cfg.only_ingest else "make bench",
         "machine": {**host, "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
         "config": {"runs": cfg.runs, "events": cfg.events, "http_seconds": cfg.http_seconds,
                    "connections": cfg.connections, "rates": list(cfg.rates),
@@ -144,6 +147,9 @@ async def _measure_all(cfg: BenchConfig, box: Sandbox, children: Children, work:
                 f"run {run}: HTTP direct {http['service'].rate:,.0f}/s (floor {http['floor'].rate:,.0f}/s), "
                 f"nginx {http['service_nginx'].rate:,.0f}/s (floor {http['floor_nginx'].rate:,.0f}/s), "
                 f"pgbench {tps:,.0f} tps")
+            if cfg.only_ingest:
+                figures.rss_figure("web").runs.append(Run(web_peak["web"] / MIB, idle["web"] / MIB))
+                continue
 
             drains: dict[str, drain.PathResult] = {}
             async with peak_rss({r: c for r, c in roles.items() if r != "web"}) as bus_peak:
@@ -168,7 +174,7 @@ async def _measure_all(cfg: BenchConfig, box: Sandbox, children: Children, work:
                 f"{mine.cpu_ms[drain.TOTAL]:.2f} ms/event (floor {floor.cpu_ms[drain.TOTAL]:.2f}); p99 at "
                 + ", ".join(f"{rate:g}/s {r.value:.0f} ms (floor {r.baseline_value:.0f})"
                             for rate, r in latest.items()))
-        return await _soak(cfg, paths, roles, console)
+        return {} if cfg.only_ingest else await _soak(cfg, paths, roles, console)
     finally:
         await owner.close()
         await paths.close()
@@ -194,6 +200,18 @@ async def _cancel_on_sigterm(cfg: BenchConfig, console: Console) -> dict[str, An
     return await measure(cfg, console)
 
 
+def _merged(output: Path, document: dict[str, Any]) -> dict[str, Any]:
+    """The figures just measured in place of theirs; every other entry as it was."""
+    if not output.exists():
+        return document
+    previous = json.loads(output.read_text())
+    fresh = {r["name"]: r for r in document["results"]}
+    results = [fresh.pop(r["name"], r) for r in previous["results"]] + list(fresh.values())
+    return {**previous, "results": results,
+            "partial_runs": {**previous.get("partial_runs", {}),
+                             "ingest_http": {k: document[k] for k in ("command", "machine", "config")}}}
+
+
 def main() -> None:
     cfg = parse_args()
     # Never narrower than the table: a narrow terminal then wraps lines, rather than rich
@@ -205,7 +223,8 @@ def main() -> None:
         console.print("[red]interrupted[/red]: the bench's processes, database and queues are removed")
         raise SystemExit(130) from None
     print_table(document["results"], console)
-    print_cpu(document["cpu_ms_per_event"], console)
+    if document["cpu_ms_per_event"]:
+        print_cpu(document["cpu_ms_per_event"], console)
     if cfg.profile_dir is not None:
         console.print(
             f"profiles of the services in {cfg.profile_dir}; {cfg.output} left as it was "
@@ -214,6 +233,8 @@ def main() -> None:
     elif not cfg.writes_results:
         console.print(f"fewer than 3 runs: {cfg.output} left as it was")
     else:
+        if cfg.only_ingest:
+            document = _merged(cfg.output, document)
         write_json(cfg.output, document)
         console.print(f"written to {cfg.output}")
 

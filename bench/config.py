@@ -21,6 +21,7 @@ class BenchConfig:
     timeout_s: float  # longest wait for one phase's effects before giving up
     output: Path
     profile_dir: Path | None
+    only_ingest: bool = False  # the ingest_http figures alone (their entries replaced in the output)
 
     @property
     def writes_results(self) -> bool:
@@ -109,6 +110,13 @@ def parse_args(argv: list[str] | None = None) -> BenchConfig:
         help="run the services under pyinstrument and write their profiles "
         "to DIR; results.json is then left alone (BENCH_PROFILE_DIR)",
     )
+    p.add_argument(
+        "--only",
+        choices=["ingest_http"],
+        default=os.environ.get("BENCH_ONLY") or None,
+        help="measure only these figures (ingest_http and ingest_http_nginx); the output's other "
+        "entries are kept as they were (BENCH_ONLY)",
+    )
     a = p.parse_args(argv)
     return BenchConfig(
         runs=a.runs,
@@ -121,4 +129,5 @@ def parse_args(argv: list[str] | None = None) -> BenchConfig:
         timeout_s=a.timeout,
         output=a.output,
         profile_dir=a.profile,
+        only_ingest=a.only == "ingest_http",
     )
