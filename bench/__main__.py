@@ -141,12 +141,14 @@ async def _measure_all(cfg: BenchConfig, box: Sandbox, children: Children, work:
             for figure, keys in ((figures.ingest, ("service", "floor")),
                                  (figures.ingest_nginx, ("service_nginx", "floor_nginx"))):
                 a, b = http[keys[0]], http[keys[1]]
-                figure.runs.append(Run(a.rate, b.rate, a.p50_ms, a.p99_ms, b.p50_ms, b.p99_ms,
-                                       extra={"pgbench_tps": tps}))
+                extra = {"pgbench_tps": tps, "cpu_ms_per_request": round(a.cpu_ms_per_request, 3),
+                         "floor_cpu_ms_per_request": round(b.cpu_ms_per_request, 3)}
+                figure.runs.append(Run(a.rate, b.rate, a.p50_ms, a.p99_ms, b.p50_ms, b.p99_ms, extra=extra))
             console.log(
                 f"run {run}: HTTP direct {http['service'].rate:,.0f}/s (floor {http['floor'].rate:,.0f}/s), "
                 f"nginx {http['service_nginx'].rate:,.0f}/s (floor {http['floor_nginx'].rate:,.0f}/s), "
-                f"pgbench {tps:,.0f} tps")
+                f"pgbench {tps:,.0f} tps; web CPU {http['service'].cpu_ms_per_request:.3f} ms/request "
+                f"(floor {http['floor'].cpu_ms_per_request:.3f})")
             if cfg.only_ingest:
                 figures.rss_figure("web").runs.append(Run(web_peak["web"] / MIB, idle["web"] / MIB))
                 continue

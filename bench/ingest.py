@@ -8,6 +8,7 @@ person (unique e-mail address), without consent so every request writes the same
 """
 
 import asyncio
+import dataclasses
 import re
 import shutil
 import socket
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import psutil
 
 from bench.faults.infra import free_port
 from bench.processes import Child, Children, python_argv
@@ -55,6 +57,7 @@ class HttpResult:
     p50_ms: float
     p99_ms: float
     answered: int
+    cpu_ms_per_request: float  # the server process's CPU (user + system) during the run, per answer
 
 
 class IngestTargets:
@@ -67,6 +70,7 @@ class IngestTargets:
         self.profile_to = profile_to
         self.ports: dict[str, int] = {}
         self.started: list[Child] = []
+        self.servers: dict[str, Child] = {}  # the process that serves each target
 
     def start(self) -> None:
         s = self.box.settings
@@ -90,6 +94,8 @@ class IngestTargets:
             conf = write_nginx_config([ENGAGEMENT], settings, prefix)
             self.started.append(self.children.start(
                 f"nginx-{name}", [nginx, "-c", str(conf), "-p", str(prefix), "-g", "daemon off;"]))
+        web, floor = self.started[0], self.started[1]
+        self.servers = {"service": web, "service_nginx": web, "floor": floor, "floor_nginx": floor}
         for port in self.ports.values():
             self._wait_listening(port)
 
@@ -132,7 +138,7 @@ async def wrk(url: str, *, seconds: float, connections: int, script: Path, run: 
         value, unit = re.search(rf"^\s+{q}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()  # type: ignore[union-attr]
         return float(value) * _UNITS_MS[unit]
 
-    return HttpResult(rate, latency("50"), latency("99"), requests)
+    return HttpResult(rate, latency("50"), latency("99"), requests, 0.0)
 
 
 async def durable_rows(conn: asyncpg.Connection) -> tuple[int, int]:
@@ -149,7 +155,12 @@ async def measure_http(targets: IngestTargets, conn: asyncpg.Connection, target:
     await conn.execute(EMPTY)
     script = targets.work_dir / "register.lua"
     script.write_text(WRK_SCRIPT)
+    server = psutil.Process(targets.servers[target].process.pid)
+    before = server.cpu_times()
     result = await wrk(targets.url(target), seconds=seconds, connections=connections, script=script, run=run)
+    after = server.cpu_times()
+    cpu_s = after.user + after.system - before.user - before.system
+    result = dataclasses.replace(result, cpu_ms_per_request=cpu_s * 1000 / max(result.answered, 1))
     people, outbox = await durable_rows(conn)
     if people < result.answered or outbox < result.answered:
         raise RuntimeError(f"{target}: {result.answered} answered but only {people} people and "
