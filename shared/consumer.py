@@ -14,7 +14,7 @@ import asyncio
 import hashlib
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +33,7 @@ from shared.topology import declare_consumer
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Any, DbConnection, Envelope], Awaitable[None]]
+Applies = Callable[[DbConnection, Sequence[tuple[Any, Envelope]]], Awaitable[None]]
 
 CONSUMED = Counter(
     "civic_events_consumed_total", "Events taken off a queue, by outcome", ["consumer", "outcome"]
@@ -47,8 +48,23 @@ _BROKER_HEADERS = (
 
 
 @dataclass(frozen=True)
+class BatchHandler:
+    """A handler that applies a run of events of its type at once, set-based: one statement for
+    the run instead of one per event, which was most of a consumer's and of PostgreSQL's time.
+    Its effect must be that of the events applied one by one in their order, or it must raise:
+    the consumer then applies them one at a time, so a failing event fails alone. Called as a
+    plain handler, it applies one event."""
+
+    apply: Applies
+
+    async def __call__(self, event: Any, conn: DbConnection, envelope: Envelope) -> None:
+        await self.apply(conn, [(event, envelope)])
+
+
+@dataclass(frozen=True)
 class Subscription:
-    """A consumer: its queue (``<service>.<purpose>``, also its inbox key) and its handlers."""
+    """A consumer: its queue (``<service>.<purpose>``, also its inbox key) and its handlers,
+    each a plain handler or a BatchHandler."""
 
     consumer: str
     handlers: Mapping[type[Event], Handler]
@@ -88,9 +104,10 @@ class _Delivery:
 
 
 class _HandlerFailed(Exception):
-    """A handler raised: its batch's transaction is rolled back."""
+    """A handler raised: its batch's transaction is rolled back. ``delivery`` is the message at
+    fault, or None when a BatchHandler failed on a run of several (any of them may be)."""
 
-    def __init__(self, delivery: _Delivery, traceback: str) -> None:
+    def __init__(self, delivery: _Delivery | None, traceback: str) -> None:
         super().__init__()
         self.delivery = delivery
         self.traceback = traceback
@@ -220,8 +237,10 @@ class Consumer:
     def _blame(self, deliveries: list[_Delivery], exc: Exception) -> None:
         """Mark the message at fault as failed, if it is known. A handler that met a transaction
         already aborted by an earlier one is not at fault."""
-        if isinstance(exc, _HandlerFailed) and not isinstance(
-            exc.__cause__, asyncpg.InFailedSQLTransactionError
+        if (
+            isinstance(exc, _HandlerFailed)
+            and exc.delivery is not None
+            and not isinstance(exc.__cause__, asyncpg.InFailedSQLTransactionError)
         ):
             culprit, error, trace = exc.delivery, exc.__cause__, exc.traceback
         elif len(deliveries) == 1:
@@ -245,7 +264,8 @@ class Consumer:
 
     async def _apply_at_once(self, deliveries: list[_Delivery]) -> None:
         """The inbox rows of the whole batch in one statement, then the handlers of the events
-        seen for the first time."""
+        seen for the first time, in their order: each run of consecutive events for the same
+        BatchHandler in one call."""
         async with self.pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 """INSERT INTO inbox (consumer, event_id, event_type)
@@ -260,20 +280,45 @@ class Consumer:
             fresh = {r["event_id"] for r in rows}
             handled = []
             for d in deliveries:
-                assert d.envelope is not None and d.event is not None
+                assert d.envelope is not None
                 if d.envelope.id not in fresh:
                     d.outcome, d.error = "duplicate", None
                     continue
                 fresh.discard(d.envelope.id)
-                try:
-                    await self.subscription.handler_for(d.event)(d.event, conn, d.envelope)
-                except Exception as exc:
-                    raise _HandlerFailed(d, traceback.format_exc(limit=5)) from exc
                 handled.append(d)
+            for run in self._runs(handled):
+                try:
+                    await self._handle(conn, run)
+                except Exception as exc:
+                    culprit = run[0] if len(run) == 1 else None
+                    raise _HandlerFailed(culprit, traceback.format_exc(limit=5)) from exc
             # Raises if a handler swallowed an error: the COMMIT would silently roll back.
             await conn.execute("SELECT 1")
         for d in handled:
             d.outcome, d.error = "handled", None
+
+    def _runs(self, deliveries: list[_Delivery]) -> list[list[_Delivery]]:
+        """The deliveries in order, consecutive ones for the same BatchHandler together."""
+        runs: list[list[_Delivery]] = []
+        last: Handler | None = None
+        for d in deliveries:
+            assert d.event is not None
+            handler = self.subscription.handler_for(d.event)
+            if runs and handler is last and isinstance(handler, BatchHandler):
+                runs[-1].append(d)
+            else:
+                runs.append([d])
+            last = handler
+        return runs
+
+    async def _handle(self, conn: DbConnection, run: list[_Delivery]) -> None:
+        events = [(d.event, d.envelope) for d in run if d.event is not None and d.envelope is not None]
+        handler = self.subscription.handler_for(events[0][0])
+        if isinstance(handler, BatchHandler):
+            await handler.apply(conn, events)
+            return
+        [(event, envelope)] = events
+        await handler(event, conn, envelope)
 
     async def _settle(self, deliveries: list[_Delivery]) -> None:
         """After the commit: retry or park failures, then acknowledge. If the broker went away

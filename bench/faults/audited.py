@@ -18,14 +18,14 @@ import importlib
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from aio_pika.abc import AbstractIncomingMessage
 from aio_pika.queue import Queue
 
-from shared.consumer import Handler, Subscription
+from shared.consumer import BatchHandler, Handler, Subscription
 from shared.contracts import Envelope
 from shared.db import DbConnection
 from shared.runtime import ServiceSpec, main
@@ -44,13 +44,30 @@ class InjectedFailure(RuntimeError):
 
 
 def audited(consumer: str, handler: Handler, fail_flag: Path | None) -> Handler:
-    async def handle(event: Any, conn: DbConnection, envelope: Envelope) -> None:
+    """The handler, recording each effect it applies; a BatchHandler stays one, so the drills
+    run the consumer's set-based path as the service does."""
+
+    async def record(conn: DbConnection, events: Sequence[tuple[Any, Envelope]]) -> None:
         # The real effect first, then its record and the injected failure: a rollback is under
         # test as well, and takes the record with it.
-        await handler(event, conn, envelope)
-        await conn.execute(RECORD_EFFECT, consumer, envelope.id, getattr(event, "person_id", None))
+        await conn.executemany(
+            RECORD_EFFECT, [(consumer, env.id, getattr(event, "person_id", None)) for event, env in events]
+        )
         if fail_flag is not None and fail_flag.exists():
             raise InjectedFailure(f"failing while {fail_flag} exists")
+
+    if isinstance(handler, BatchHandler):
+        apply = handler.apply
+
+        async def handle_many(conn: DbConnection, events: Sequence[tuple[Any, Envelope]]) -> None:
+            await apply(conn, events)
+            await record(conn, events)
+
+        return BatchHandler(handle_many)
+
+    async def handle(event: Any, conn: DbConnection, envelope: Envelope) -> None:
+        await handler(event, conn, envelope)
+        await record(conn, [(event, envelope)])
 
     return handle
 

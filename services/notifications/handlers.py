@@ -1,19 +1,26 @@
 """Notifications' event handlers. Each event fills its own columns of the contact point, so
 they may arrive in any order; the consent request also queues its mail (sent by mail.py)."""
 
+from collections.abc import Sequence
+
 from services.notifications import mail
-from shared.consumer import Subscription
+from shared.consumer import BatchHandler, Subscription
 from shared.contracts import ConsentConfirmed, ConsentRequested, Envelope, PersonRegistered
 from shared.db import DbConnection
 
 
-async def on_person_registered(event: PersonRegistered, conn: DbConnection, envelope: Envelope) -> None:
+async def on_people_registered(
+    conn: DbConnection, events: Sequence[tuple[PersonRegistered, Envelope]]
+) -> None:
+    # One statement for the whole run. A person twice in it makes PostgreSQL refuse to update a
+    # row twice in one statement: the consumer then applies them one by one, in their order.
     await conn.execute(
-        """INSERT INTO contact_points (person_id, language) VALUES ($1, $2)
+        """INSERT INTO contact_points (person_id, language)
+           SELECT * FROM unnest($1::uuid[], $2::text[])
            ON CONFLICT (person_id) DO UPDATE SET
                language = excluded.language, updated_at = clock_timestamp()""",
-        event.person_id,
-        event.language,
+        [event.person_id for event, _ in events],
+        [event.language for event, _ in events],
     )
 
 
@@ -55,7 +62,7 @@ async def on_consent_confirmed(event: ConsentConfirmed, conn: DbConnection, enve
 PEOPLE = Subscription(
     "notifications.people",
     {
-        PersonRegistered: on_person_registered,
+        PersonRegistered: BatchHandler(on_people_registered),
         ConsentRequested: on_consent_requested,
         ConsentConfirmed: on_consent_confirmed,
     },

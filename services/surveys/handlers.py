@@ -1,26 +1,32 @@
-"""Surveys' event handlers: plain functions of (event, connection, envelope)."""
+"""Surveys' event handlers: functions of (connection, events) that write rows, set-based."""
 
-from shared.consumer import Subscription
+from collections.abc import Sequence
+
+from shared.consumer import BatchHandler, Subscription
 from shared.contracts import Envelope, PersonRegistered
 from shared.db import DbConnection
 
 
-async def on_person_registered(event: PersonRegistered, conn: DbConnection, envelope: Envelope) -> None:
-    # One statement, one round trip: the respondent and the tally it increments.
+async def on_people_registered(
+    conn: DbConnection, events: Sequence[tuple[PersonRegistered, Envelope]]
+) -> None:
+    # One statement for the whole run: the respondents, and the tallies they increment. A person
+    # twice in the run fails on the key, as the second of two statements would.
+    people = [event for event, _ in events]
     await conn.execute(
         """WITH respondent AS (
                INSERT INTO respondents (person_id, language, postal_code, registered_at)
-               VALUES ($1, $2, $3, $4)
+               SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])
                RETURNING coalesce(postal_code, 'unknown') AS postal_code, language)
            INSERT INTO respondent_tallies (postal_code, language, respondents)
-           SELECT postal_code, language, 1 FROM respondent
+           SELECT postal_code, language, count(*) FROM respondent GROUP BY postal_code, language
            ON CONFLICT (postal_code, language)
-           DO UPDATE SET respondents = respondent_tallies.respondents + 1""",
-        event.person_id,
-        event.language,
-        event.postal_code,
-        event.registered_at,
+           DO UPDATE SET respondents = respondent_tallies.respondents + excluded.respondents""",
+        [p.person_id for p in people],
+        [p.language for p in people],
+        [p.postal_code for p in people],
+        [p.registered_at for p in people],
     )
 
 
-PEOPLE = Subscription("surveys.people", {PersonRegistered: on_person_registered})
+PEOPLE = Subscription("surveys.people", {PersonRegistered: BatchHandler(on_people_registered)})
