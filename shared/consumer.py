@@ -11,6 +11,7 @@ broker's delivery limit parks a message that keeps failing.
 """
 
 import asyncio
+import collections
 import hashlib
 import logging
 import traceback
@@ -351,8 +352,8 @@ class Consumer:
         except BROKER_ERRORS as exc:
             self._log_unsettled(deliveries, exc)
             return
-        for d in deliveries:
-            CONSUMED.labels(self.subscription.consumer, d.outcome).inc()
+        for outcome, count in collections.Counter(d.outcome for d in deliveries).items():
+            CONSUMED.labels(self.subscription.consumer, outcome).inc(count)
 
     async def _requeue(self, deliveries: list[_Delivery]) -> None:
         for d in deliveries:

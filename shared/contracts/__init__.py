@@ -1,5 +1,6 @@
 """The event contracts every service imports: the envelope, each payload, and parsing on receipt."""
 
+import functools
 from typing import Any
 
 import pydantic_core
@@ -64,4 +65,12 @@ def _parse(body: bytes) -> tuple[Envelope, Event]:
 
 
 def _known(model: type[BaseModel], raw: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in raw.items() if name in model.model_fields}
+    known = _field_names(model)
+    return {name: value for name, value in raw.items() if name in known}
+
+
+@functools.cache
+def _field_names(model: type[BaseModel]) -> frozenset[str]:
+    # Looked up once per contract: ``model_fields`` is a property that builds its answer on each
+    # read, which made this filter a twentieth of a consumer's CPU.
+    return frozenset(model.model_fields)
