@@ -99,7 +99,7 @@ async def measure(cfg: BenchConfig, console: Console) -> dict[str, Any]:
     for role, growth in soak.items():
         figures.rss_figure(role).extra["soak"] = growth
     return {
-        "command": "python -m bench --only ingest_http" if cfg.only_ingest else "make bench",
+        "command": f"python -m bench --only {cfg.only}" if cfg.only else "make bench",
         "machine": {**host, "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
         "config": {"runs": cfg.runs, "events": cfg.events, "http_seconds": cfg.http_seconds,
                    "connections": cfg.connections, "rates": list(cfg.rates),
@@ -115,43 +115,49 @@ async def _measure_all(cfg: BenchConfig, box: Sandbox, children: Children, work:
         cfg.profile_dir.mkdir(parents=True, exist_ok=True)
     profile = cfg.profile_dir / "engagement-web.txt" if cfg.profile_dir else None
     targets = ingest.IngestTargets(box, children, work, profile_to=profile)
-    targets.start()
+    if not cfg.only_bus:
+        targets.start()
     paths = Paths(box, children, cfg.timeout_s)
     owner = await box.connect(owner=True)
     try:
-        await ingest.prepare_pgbench(owner)
+        if not cfg.only_bus:
+            await ingest.prepare_pgbench(owner)
         await paths.start()
-        roles = {"web": targets.started[0],
+        roles = {**({} if cfg.only_bus else {"web": targets.started[0]}),
                  **{("relay" if key == "relay" else f"{key}_consumer"): c
                     for key, c in paths.processes[SERVICE].items()}}
         idle = {role: c.rss() for role, c in roles.items()}
         for run in range(1, cfg.runs + 1):
-            tag = secrets.token_hex(3)
-            http: dict[str, ingest.HttpResult] = {}
-            async with peak_rss({"web": roles["web"]}) as web_peak:
-                for pair in (("service", "floor"), ("service_nginx", "floor_nginx")):
-                    for target in _in_turn(run, pair):
-                        http[target] = await ingest.measure_http(
-                            targets, owner, target, seconds=cfg.http_seconds,
-                            connections=cfg.connections, run=f"{tag}{target}")
-            tps = await ingest.pgbench(box.settings.migration_database_url, work,
-                                       seconds=cfg.http_seconds, clients=max(1, cfg.connections // 4))
-            await owner.execute("TRUNCATE bench_pgbench.people")
-            await owner.execute(ingest.EMPTY)
-            for figure, keys in ((figures.ingest, ("service", "floor")),
-                                 (figures.ingest_nginx, ("service_nginx", "floor_nginx"))):
-                a, b = http[keys[0]], http[keys[1]]
-                extra = {"pgbench_tps": tps, "cpu_ms_per_request": round(a.cpu_ms_per_request, 3),
-                         "floor_cpu_ms_per_request": round(b.cpu_ms_per_request, 3)}
-                figure.runs.append(Run(a.rate, b.rate, a.p50_ms, a.p99_ms, b.p50_ms, b.p99_ms, extra=extra))
-            console.log(
-                f"run {run}: HTTP direct {http['service'].rate:,.0f}/s (floor {http['floor'].rate:,.0f}/s), "
-                f"nginx {http['service_nginx'].rate:,.0f}/s (floor {http['floor_nginx'].rate:,.0f}/s), "
-                f"pgbench {tps:,.0f} tps; web CPU {http['service'].cpu_ms_per_request:.3f} ms/request "
-                f"(floor {http['floor'].cpu_ms_per_request:.3f})")
-            if cfg.only_ingest:
-                figures.rss_figure("web").runs.append(Run(web_peak["web"] / MIB, idle["web"] / MIB))
-                continue
+            web_peak: dict[str, int] = {}
+            if not cfg.only_bus:
+                tag = secrets.token_hex(3)
+                http: dict[str, ingest.HttpResult] = {}
+                async with peak_rss({"web": roles["web"]}) as web_peak:
+                    for pair in (("service", "floor"), ("service_nginx", "floor_nginx")):
+                        for target in _in_turn(run, pair):
+                            http[target] = await ingest.measure_http(
+                                targets, owner, target, seconds=cfg.http_seconds,
+                                connections=cfg.connections, run=f"{tag}{target}")
+                tps = await ingest.pgbench(box.settings.migration_database_url, work,
+                                           seconds=cfg.http_seconds, clients=max(1, cfg.connections // 4))
+                await owner.execute("TRUNCATE bench_pgbench.people")
+                await owner.execute(ingest.EMPTY)
+                for figure, keys in ((figures.ingest, ("service", "floor")),
+                                     (figures.ingest_nginx, ("service_nginx", "floor_nginx"))):
+                    a, b = http[keys[0]], http[keys[1]]
+                    extra = {"pgbench_tps": tps, "cpu_ms_per_request": round(a.cpu_ms_per_request, 3),
+                             "floor_cpu_ms_per_request": round(b.cpu_ms_per_request, 3)}
+                    figure.runs.append(Run(a.rate, b.rate, a.p50_ms, a.p99_ms, b.p50_ms, b.p99_ms,
+                                           extra=extra))
+                console.log(
+                    f"run {run}: HTTP direct {http['service'].rate:,.0f}/s "
+                    f"(floor {http['floor'].rate:,.0f}/s), "
+                    f"nginx {http['service_nginx'].rate:,.0f}/s (floor {http['floor_nginx'].rate:,.0f}/s), "
+                    f"pgbench {tps:,.0f} tps; web CPU {http['service'].cpu_ms_per_request:.3f} ms/request "
+                    f"(floor {http['floor'].cpu_ms_per_request:.3f})")
+                if cfg.only_ingest:
+                    figures.rss_figure("web").runs.append(Run(web_peak["web"] / MIB, idle["web"] / MIB))
+                    continue
 
             drains: dict[str, drain.PathResult] = {}
             async with peak_rss({r: c for r, c in roles.items() if r != "web"}) as bus_peak:
@@ -202,16 +208,18 @@ async def _cancel_on_sigterm(cfg: BenchConfig, console: Console) -> dict[str, An
     return await measure(cfg, console)
 
 
-def _merged(output: Path, document: dict[str, Any]) -> dict[str, Any]:
+def _merged(cfg: BenchConfig, document: dict[str, Any]) -> dict[str, Any]:
     """The figures just measured in place of theirs; every other entry as it was."""
-    if not output.exists():
+    if not cfg.output.exists():
         return document
-    previous = json.loads(output.read_text())
+    previous = json.loads(cfg.output.read_text())
     fresh = {r["name"]: r for r in document["results"]}
     results = [fresh.pop(r["name"], r) for r in previous["results"]] + list(fresh.values())
     return {**previous, "results": results,
             "partial_runs": {**previous.get("partial_runs", {}),
-                             "ingest_http": {k: document[k] for k in ("command", "machine", "config")}}}
+                             cfg.only: {k: document[k] for k in ("command", "machine", "config")}},
+            # The drains' CPU per party, when they were measured now.
+            "cpu_ms_per_event": document["cpu_ms_per_event"] or previous.get("cpu_ms_per_event", {})}
 
 
 def main() -> None:
@@ -235,8 +243,8 @@ def main() -> None:
     elif not cfg.writes_results:
         console.print(f"fewer than 3 runs: {cfg.output} left as it was")
     else:
-        if cfg.only_ingest:
-            document = _merged(cfg.output, document)
+        if cfg.only:
+            document = _merged(cfg, document)
         write_json(cfg.output, document)
         console.print(f"written to {cfg.output}")
 

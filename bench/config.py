@@ -22,6 +22,12 @@ class BenchConfig:
     output: Path
     profile_dir: Path | None
     only_ingest: bool = False  # the ingest_http figures alone (their entries replaced in the output)
+    only_bus: bool = False  # the bus figures alone: drain, CPU, latency, the bus roles' RSS and soak
+
+    @property
+    def only(self) -> str | None:
+        """The figures measured alone, by the name ``--only`` takes, or None for all of them."""
+        return "ingest_http" if self.only_ingest else "bus_drain" if self.only_bus else None
 
     @property
     def writes_results(self) -> bool:
@@ -112,9 +118,10 @@ def parse_args(argv: list[str] | None = None) -> BenchConfig:
     )
     p.add_argument(
         "--only",
-        choices=["ingest_http"],
+        choices=["ingest_http", "bus_drain"],
         default=os.environ.get("BENCH_ONLY") or None,
-        help="measure only these figures (ingest_http and ingest_http_nginx); the output's other "
+        help="measure only these figures (ingest_http: ingest_http and ingest_http_nginx; bus_drain: "
+        "bus_drain, bus_cpu, e2e_latency_* and the bus roles' rss_*); the output's other "
         "entries are kept as they were (BENCH_ONLY)",
     )
     a = p.parse_args(argv)
@@ -130,4 +137,5 @@ def parse_args(argv: list[str] | None = None) -> BenchConfig:
         output=a.output,
         profile_dir=a.profile,
         only_ingest=a.only == "ingest_http",
+        only_bus=a.only == "bus_drain",
     )
