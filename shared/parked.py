@@ -73,9 +73,29 @@ async def _peek(bus: Bus, queue_name: str, limit: int) -> list[ParkedMessage]:
         taken: list[AbstractIncomingMessage] = []
         while len(taken) < limit and (message := await queue.get(fail=False)) is not None:
             taken.append(message)
+        await _put_back(taken)
         return [ParkedMessage.of(m) for m in taken]
     finally:
-        await channel.close()  # unacknowledged: every message returns to its queue
+        await channel.close()
+
+
+async def _next_ready(queue: Any) -> AbstractIncomingMessage | None:
+    """The next ready message; before saying there is none, ask the queue's count, which also
+    covers messages another channel was still returning a moment ago."""
+    message: AbstractIncomingMessage | None = await queue.get(fail=False)
+    if message is None and ((await queue.declare()).message_count or 0) > 0:
+        message = await queue.get(fail=False)
+    return message
+
+
+async def _put_back(messages: list[AbstractIncomingMessage]) -> None:
+    """Return messages read but not taken to their queue now. Left to the channel's close, they
+    come back a moment later, and a command run right after would miss them."""
+    for message in messages:
+        await message.nack(requeue=True)
+    if messages:
+        # A request on the same channel answers only after the broker handled the nacks.
+        await messages[-1].channel.basic_qos(prefetch_count=0)
 
 
 async def replay_parked(bus: Bus, queue: str, message_ids: set[str] | None = None) -> int:
@@ -128,20 +148,23 @@ async def take_each(
     """Remove the chosen messages from a queue of messages at rest (a DLQ, the unrouted queue),
     each after ``then`` (if given) succeeded; the others go back to the queue untouched."""
     channel = await bus.channel()
-    taken = 0
+    taken, left, sent_on = 0, [], set()
     try:
         queue = await channel.get_queue(queue_name)
-        pending = await queue.declare()
-        for _ in range(pending.message_count or 0):
-            message = await queue.get(fail=False)
-            if message is None:
-                break
-            if not chosen(message):
-                continue  # left unacknowledged: back to its queue when the channel closes
+        while (message := await _next_ready(queue)) is not None:
+            key = (message.message_id, message.body)
+            # Held (unacknowledged) until the end, so each message is seen once; one sent on may
+            # come back to this very queue (an unrouted event published again while still
+            # unbound), and is then left where it is.
+            if key in sent_on or not chosen(message):
+                left.append(message)
+                continue
             if then is not None:
                 await then(message)
             await message.ack()
+            sent_on.add(key)
             taken += 1
+        await _put_back(left)
     finally:
         await channel.close()
     return taken

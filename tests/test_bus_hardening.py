@@ -132,6 +132,17 @@ async def test_an_event_published_before_its_queue_exists_waits_in_unrouted_and_
     assert await list_unrouted(bus) == []
 
 
+async def test_a_replay_right_after_a_listing_finds_every_message(bus: Bus) -> None:
+    """Listing leaves the messages where they were; an operator's next command must see them
+    at once, not after the broker got round to returning them."""
+    envelope = Envelope.wrap(thing("listed then replayed"), producer="tests")
+    await bus.publish("thing.unbound", envelope.model_dump_json().encode(), message_id=str(envelope.id))
+    await eventually(lambda: list_unrouted(bus), lambda found: len(found) == 1)
+    for _ in range(15):
+        assert len(await list_unrouted(bus)) == 1
+        assert await replay_unrouted(bus) == 1  # published again, and unrouted again
+
+
 async def test_a_returned_publish_keeps_its_outbox_row_unsent(
     settings: Settings, bus: Bus, pool: asyncpg.Pool, background: Start
 ) -> None:
