@@ -5,8 +5,8 @@ security headers, request logs, metrics, the static files, and the /healthz, /re
 import asyncio
 import logging
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -32,7 +32,11 @@ REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 
 REQUESTS = Counter("civic_http_requests_total", "HTTP requests", ["service", "route", "status"])
 LATENCY = Histogram("civic_http_request_seconds", "HTTP request latency", ["service", "route"])
+# Each (service, route, status)'s labelled children, looked up once: labels() validates and locks
+# on every call. Bounded: routes are the app's own (or "unmatched"), statuses a few dozen.
+_MEASURED: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
+API_PREFIX = "/api/"  # answered in problem+json, never with a page
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -61,7 +65,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     correlation id, answer every error as problem+json on the API or as a page elsewhere, add
     the security headers, and log one line per request."""
     offered = request.headers.get("X-Request-Id", "")
-    rid = offered if _CLIENT_REQUEST_ID.match(offered) else uuid.uuid4().hex
+    rid = offered if _CLIENT_REQUEST_ID.match(offered) else secrets.token_hex(16)
     request[REQUEST_ID] = rid
     token = request_id_var.set(rid)
     route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
@@ -73,12 +77,22 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
             response.headers.setdefault(name, value)
         response.headers["X-Request-Id"] = rid
         elapsed = time.perf_counter() - started
-        REQUESTS.labels(service, route, str(response.status)).inc()
-        LATENCY.labels(service, route).observe(elapsed)
+        count, latency = _measures(service, route, response.status)
+        count.inc()
+        latency.observe(elapsed)
         _log_request(request, response.status, elapsed, rid)
     finally:
         request_id_var.reset(token)
     return response
+
+
+def _measures(service: str, route: str, status: int) -> tuple[Counter, Histogram]:
+    key = (service, route, status)
+    measures = _MEASURED.get(key)
+    if measures is None:
+        measures = (REQUESTS.labels(service, route, str(status)), LATENCY.labels(service, route))
+        _MEASURED[key] = measures
+    return measures
 
 
 def _log_request(request: web.Request, status: int, elapsed: float, rid: str) -> None:
@@ -94,7 +108,7 @@ def _log_request(request: web.Request, status: int, elapsed: float, rid: str) ->
 
 
 async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
-    wants_problem = request.path.startswith("/api/")
+    wants_problem = request.path.startswith(API_PREFIX)
     try:
         return await handler(request)
     except Problem as exc:
