@@ -96,15 +96,18 @@ def _measures(service: str, route: str, status: int) -> tuple[Counter, Histogram
 
 
 def _log_request(request: web.Request, status: int, elapsed: float, rid: str) -> None:
-    # The path only: a query string may carry a token (survey links), which a log must not keep.
+    # No query string, and a route's template rather than its values: a query or a path segment
+    # may carry a secret (a consent link's token, a survey link), which a log must not keep.
+    resource = request.match_info.route.resource
+    path = resource.canonical if resource is not None else request.path
     fields = {
         "method": request.method,
-        "path": request.path,
+        "path": path,
         "status": status,
         "duration_ms": round(elapsed * 1000, 2),
         "request_id": rid,
     }
-    request_log.info("%s %s %s %.2f ms", request.method, request.path, status, elapsed * 1000, extra=fields)
+    request_log.info("%s %s %s %.2f ms", request.method, path, status, elapsed * 1000, extra=fields)
 
 
 async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:

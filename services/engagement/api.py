@@ -28,7 +28,7 @@ from shared.problems import parse_json, problem
 async def post_person(request: web.Request) -> web.Response:
     """202 whether the address is new or registered already: the answer tells no one who is."""
     pool = request.app[POOL]
-    wait = await throttle.seconds_to_wait(pool, throttle.client_address(request), request.app[SETTINGS])
+    wait = await throttle.seconds_to_wait(pool, request, request.app[SETTINGS])
     if wait is not None:
         response = problem(429, "Too many registrations", detail=f"try again in {wait} seconds")
         response.headers["Retry-After"] = str(wait)

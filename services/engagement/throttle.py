@@ -29,14 +29,14 @@ def client_address(request: web.Request) -> str:
     return peer
 
 
-async def seconds_to_wait(pool: asyncpg.Pool, client: str, settings: Settings) -> int | None:
-    """Count this attempt; the seconds until ``client`` may register again when over the limit.
+async def seconds_to_wait(pool: asyncpg.Pool, request: web.Request, settings: Settings) -> int | None:
+    """Count this attempt; the seconds until its client may register again when over the limit.
 
     Counted in the database, not in the process: web replicas behind one proxy share one limit
     (in-process counters would multiply it by the replicas and forget it on every restart)."""
     if settings.registrations_per_client <= 0:
         return None
-    row = await store.count_attempt(pool, client, settings.registration_window_s)
+    row = await store.count_attempt(pool, client_address(request), settings.registration_window_s)
     if row["attempts"] <= settings.registrations_per_client:
         return None
     seconds: int = row["seconds_left"]
