@@ -31,6 +31,7 @@ async def prepare(settings: Settings, *, demo_data: bool = True) -> dict[str, in
         conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": ENGAGEMENT.name})
         try:
             applied["demo_people"] = await demo.load(conn)
+            applied["demo_regions"] = await demo.load_regions(conn)
         finally:
             await conn.close()
     return applied

@@ -6,12 +6,33 @@ Demo people who agree to be contacted are confirmed at once, through their link'
 person would."""
 
 import uuid
+from pathlib import Path
 
 from services.engagement.people import PersonRegistration
+from services.engagement.regions import store as regions_store
+from services.engagement.regions.importing import import_baselines, read_files
 from services.engagement.registration import confirm_consent, register_person
 from shared.db import DbConnection
 
 _NAMESPACE = uuid.UUID("6f1c2d0e-5b8a-4c31-9a57-2f0c1e7d9b42")
+
+# The real Census exports of the sixteen counties the demo coalitions work in (data/acs/README.md).
+ACS_EXPORTS = sorted((Path(__file__).resolve().parents[2] / "data" / "acs").glob("ACS*.csv"))
+# Regions drawn around them: (fixed id, kind, name, the counties inside).
+DEMO_GROUPS = [
+    (
+        uuid.uuid5(_NAMESPACE, "region:bay-area"),
+        "metro",
+        "Demo: Bay Area (the initiative's nine counties)",
+        [f"0500000US06{c}" for c in ("001", "013", "041", "055", "075", "081", "085", "095", "097")],
+    ),
+    (
+        uuid.uuid5(_NAMESPACE, "region:new-york-city"),
+        "city",
+        "Demo: New York City (five boroughs)",
+        [f"0500000US36{c}" for c in ("005", "047", "061", "081", "085")],
+    ),
+]
 
 DEMO_PEOPLE = [
     PersonRegistration(
@@ -61,3 +82,14 @@ async def load(conn: DbConnection) -> int:
             await confirm_consent(conn, registration.confirmation_token)
         new += registration.created
     return new
+
+
+async def load_regions(conn: DbConnection) -> int:
+    """Import the demo counties' baselines (again: the figures are replaced, not duplicated) and
+    nest them in the demo's regions; returns how many counties were new."""
+    imported = await import_baselines(conn, read_files(ACS_EXPORTS), is_demo=True)
+    async with conn.transaction():
+        for region_id, kind, name, counties in DEMO_GROUPS:
+            await regions_store.ensure_group(conn, region_id, kind, name, is_demo=True)
+            await regions_store.nest(conn, region_id, counties)
+    return sum(done.created for done in imported)
