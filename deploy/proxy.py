@@ -6,6 +6,7 @@ import re
 from html import escape
 from pathlib import Path
 
+from shared.auth import ACCOUNTS_SERVICE, SESSION_CHECK_PATH
 from shared.http import SECURITY_HEADERS
 from shared.i18n import LANGUAGES, translations
 from shared.runtime import ServiceSpec
@@ -18,7 +19,39 @@ proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
 proxy_set_header X-Forwarded-Proto $scheme;
 proxy_set_header X-Request-Id $civic_request_id;
 proxy_set_header Connection "";
+# Who is signed in, asked of engagement for every request (see _SESSION_CHECK). Set here, these
+# two headers replace whatever a client sent under their names; empty, they are not sent at all.
+auth_request /_civic/session;
+auth_request_set $civic_account $upstream_http_x_civic_account_id;
+auth_request_set $civic_roles $upstream_http_x_civic_roles;
+proxy_set_header X-Civic-Account-Id $civic_account;
+proxy_set_header X-Civic-Roles $civic_roles;
 """
+
+
+def _session_check(accounts: str) -> str:
+    """The subrequest nginx makes before passing any request on: the session cookie to the
+    service that owns accounts, which answers 200 with the account's id and roles in headers,
+    or 200 without them for nobody. Internal: no client can call it. Asked every time, so a
+    sign-out, a disabled account or a removed role counts on every service at once. When that
+    service is down, the request goes on as nobody's: the other services' public pages still
+    answer, and what needs an account is refused (closed, never open)."""
+    return f"""    location = /_civic/session {{
+      internal;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Request-Id $civic_request_id;
+      proxy_set_header X-Civic-Account-Id "";
+      proxy_set_header X-Civic-Roles "";
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_intercept_errors on;
+      error_page 500 502 503 504 = @civic_nobody;
+      proxy_pass http://{accounts}{SESSION_CHECK_PATH};
+    }}
+    location @civic_nobody {{ return 200; }}"""
 
 
 # The client's own request id when well-formed (the services accept the same form), else nginx's.
@@ -167,6 +200,7 @@ http {{
     error_page 405 = @refused_method;
     location @refused_method {{ include proxy_headers.conf; proxy_pass http://$civic_owner; }}
 {_own_answers(settings)}
+{_session_check(ACCOUNTS_SERVICE)}
     # Anything no service claims is answered by the home page's "not found": a translated page, or
     # problem+json under /api/, with the request id. Rewritten first, so nothing else is reachable.
     location / {{ include proxy_headers.conf; rewrite ^ /not-found break; proxy_pass http://{home}; }}

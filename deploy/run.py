@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import errno
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -18,8 +19,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import asyncpg
+
 from deploy.proxy import write_nginx_config
 from deploy.stack import SERVICES, prepare
+from services.engagement import demo
 from shared.settings import Settings, get_settings
 
 RUN_DIR = Path(os.environ.get("CIVIC_RUN_DIR", ".run")).resolve()
@@ -172,6 +176,30 @@ def refuse_taken_ports(settings: Settings) -> None:
         )
 
 
+def demo_admin(settings: Settings) -> str:
+    """Give the demo's admin a new password, kept in the run folder (readable by its owner only);
+    how to sign in, for the launcher's greeting."""
+
+    async def reset(password: str) -> None:
+        conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": "engagement"})
+        try:
+            await demo.load_admin(conn, password)
+        finally:
+            await conn.close()
+
+    password = secrets.token_urlsafe(15)
+    asyncio.run(reset(password))
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    kept = RUN_DIR / "demo-admin.txt"
+    kept.touch(mode=0o600)
+    kept.chmod(0o600)
+    kept.write_text(f"{demo.DEMO_ADMIN_EMAIL}\n{password}\n")
+    return (
+        f"Sign in at {settings.public_base_url}/login as {demo.DEMO_ADMIN_EMAIL}; "
+        f"the password is in {kept} (new each run).\n"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m deploy.run")
     parser.add_argument("--no-demo", action="store_true", help="do not load demo data")
@@ -180,6 +208,7 @@ def main() -> None:
     refuse_taken_ports(settings)
     prepared = asyncio.run(prepare(settings, demo_data=not args.no_demo))
     print(f"prepared: {prepared}", flush=True)
+    sign_in = "" if args.no_demo else demo_admin(settings)
 
     launcher = Launcher(settings)
     stop_requested = False
@@ -194,7 +223,7 @@ def main() -> None:
         launcher.start_all()
         launcher.wait_ready()
         print(
-            f"\nThe platform is up. Open {launcher.address}\n"
+            f"\nThe platform is up. Open {launcher.address}\n{sign_in}"
             f"Logs in {RUN_DIR}/logs, mail caught by the SMTP sink in {RUN_DIR}/mail. Ctrl-C stops it.",
             flush=True,
         )

@@ -15,6 +15,7 @@ import asyncpg
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
+from shared.auth import SESSION_CHECK_PATH
 from shared.bus import Bus
 from shared.i18n import choose_language, language_var
 from shared.logs import request_id_var
@@ -80,7 +81,10 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         count, latency = _measures(service, route, response.status)
         count.inc()
         latency.observe(elapsed)
-        _log_request(request, response.status, elapsed, rid)
+        # nginx's session check precedes every request, with its id: logged, it would double
+        # the log and give each request id two lines. Its counts and latency stay in /metrics.
+        if request.path != SESSION_CHECK_PATH:
+            _log_request(request, response.status, elapsed, rid)
     finally:
         request_id_var.reset(token)
     return response

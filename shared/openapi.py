@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from shared.auth import ANY_ACCOUNT, SESSION_COOKIE, Need
+
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "RFC 9457 problem details",
@@ -38,8 +40,18 @@ REQUEST_ID_HEADER = {
 }
 
 
+# Signed in through the sign-in page; nginx turns the cookie into the account (shared/auth.py).
+SECURITY_SCHEMES = {"session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE}}
+# Nobody signed in (401), or an account whose roles do not allow it (403).
+ACCESS_PROBLEMS = (401, 403)
+
+
 @dataclass(frozen=True)
 class Operation:
+    """An API operation. Protected unless marked ``public``: an operation added without a
+    thought for access needs an account, and tests/test_access_control.py checks it refuses
+    anybody else."""
+
     method: str
     path: str
     summary: str
@@ -47,6 +59,8 @@ class Operation:
     response: type[BaseModel] | None = None
     status: int = 200
     problems: tuple[int, ...] = ()
+    public: bool = False
+    need: Need = ANY_ACCOUNT
 
 
 def openapi_document(service: str, operations: tuple[Operation, ...]) -> dict[str, Any]:
@@ -64,13 +78,18 @@ def openapi_document(service: str, operations: tuple[Operation, ...]) -> dict[st
         if op.response is not None:
             success["content"] = {"application/json": {"schema": ref(op.response)}}
         responses: dict[str, Any] = {str(op.status): success}
-        for status in sorted({*op.problems, *(BODY_PROBLEMS if op.request is not None else ())}):
+        access = () if op.public else ACCESS_PROBLEMS
+        for status in sorted({*op.problems, *access, *(BODY_PROBLEMS if op.request is not None else ())}):
             responses[str(status)] = {
                 "description": "problem",
                 "headers": REQUEST_ID_HEADER,
                 "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
             }
-        operation: dict[str, Any] = {"summary": op.summary, "responses": responses}
+        operation: dict[str, Any] = {
+            "summary": op.summary,
+            "responses": responses,
+            "security": [] if op.public else [{"session": []}],
+        }
         if op.request is not None:
             operation["requestBody"] = {
                 "required": True,
@@ -81,5 +100,5 @@ def openapi_document(service: str, operations: tuple[Operation, ...]) -> dict[st
         "openapi": "3.1.0",
         "info": {"title": f"Civic engagement platform: {service}", "version": "1"},
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": {"schemas": schemas, "securitySchemes": SECURITY_SCHEMES},
     }

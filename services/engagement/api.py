@@ -1,13 +1,12 @@
 """Engagement's HTTP handlers: the JSON API and its pages."""
 
-import hmac
-import secrets
 from collections.abc import AsyncIterator
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from services.engagement import store, throttle
+from services.engagement.accounts import api as accounts_api
 from services.engagement.people import PersonRegistration, RegistrationAccepted
 from services.engagement.registration import (
     Confirmation,
@@ -17,6 +16,7 @@ from services.engagement.registration import (
     confirmation_state,
     register_people,
 )
+from shared import csrf
 from shared.crashpoints import crash_point
 from shared.group_commit import GroupCommit
 from shared.http import POOL, SETTINGS, request_id
@@ -53,9 +53,7 @@ async def confirmation_page(request: web.Request) -> web.Response:
 async def confirm(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     form = await request.post()
-    # Double-submit: the form's value must match the cookie the page set (SameSite=Strict).
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    if not cookie or not hmac.compare_digest(cookie.encode(), str(form.get("csrf", "")).encode()):
+    if not csrf.is_valid(request, form.get(csrf.FIELD)):
         return _confirmation(request, token, Confirmation.PENDING, refused=True)
     async with request.app[POOL].acquire() as conn:
         state = await confirm_consent(conn, token, correlation_id=request_id(request))
@@ -67,19 +65,18 @@ async def confirm(request: web.Request) -> web.Response:
 def _confirmation(
     request: web.Request, token: str, state: Confirmation, *, refused: bool = False
 ) -> web.Response:
-    csrf = secrets.token_urlsafe(32)
+    csrf_token, csrf_cookie = csrf.token(request)
     status = 403 if refused else _CONFIRMATION_STATUS[state]
-    context = {"state": state.value, "token": token, "csrf": csrf, "refused": refused}
+    context = {"state": state.value, "token": token, "csrf": csrf_token, "refused": refused}
     response = aiohttp_jinja2.render_template("confirm.html", request, context, status=status)
     if state is Confirmation.PENDING:
-        response.set_cookie(CSRF_COOKIE, csrf, path="/confirm/", httponly=True, samesite="Strict")
+        csrf.set_cookie(response, csrf_cookie)
     # The token is in the URL: keep it out of other sites' logs and out of caches.
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-CSRF_COOKIE = "confirm_csrf"
 _CONFIRMATION_STATUS = {
     Confirmation.PENDING: 200,
     Confirmation.CONFIRMED: 200,
@@ -118,7 +115,9 @@ OPERATIONS = (
         response=RegistrationAccepted,
         status=202,
         problems=(429,),
+        public=True,
     ),
+    *accounts_api.OPERATIONS,
 )
 
 
@@ -141,3 +140,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/people", post_person)
     app.router.add_get(r"/confirm/{token:[A-Za-z0-9_-]{32,128}}", confirmation_page)
     app.router.add_post(r"/confirm/{token:[A-Za-z0-9_-]{32,128}}", confirm)
+    accounts_api.add_routes(app)

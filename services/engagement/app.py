@@ -3,13 +3,24 @@
 from pathlib import Path
 
 from services.engagement import api, throttle
+from services.engagement.accounts import api as accounts_api
 from shared.runtime import ServiceSpec
 
 SPEC = ServiceSpec(
     name="engagement",
     directory=Path(__file__).parent,
     add_routes=api.add_routes,
-    public_paths=("= /", "/engagement/", "/api/v1/people", "/confirm/"),
+    public_paths=(
+        "= /",
+        "/engagement/",
+        "/api/v1/people",
+        "/confirm/",
+        "= /login",
+        "= /logout",
+        "/console/",
+        "/api/v1/accounts",
+        "/api/v1/audit",
+    ),
     operations=api.OPERATIONS,
-    background=(throttle.forget_old_attempts,),
+    background=(throttle.forget_old_attempts, accounts_api.forget_old_attempts),
 )

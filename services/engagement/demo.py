@@ -8,6 +8,7 @@ person would."""
 import uuid
 from pathlib import Path
 
+from services.engagement.accounts.admins import admin_account, reset_demo_admin
 from services.engagement.people import PersonRegistration
 from services.engagement.regions import store as regions_store
 from services.engagement.regions.importing import import_baselines, read_files
@@ -93,3 +94,11 @@ async def load_regions(conn: DbConnection) -> int:
             await regions_store.ensure_group(conn, region_id, kind, name, is_demo=True)
             await regions_store.nest(conn, region_id, counties)
     return sum(done.created for done in imported)
+
+
+DEMO_ADMIN_EMAIL = "admin@demo.invalid"
+
+
+async def load_admin(conn: DbConnection, password: str) -> None:
+    """The demo's admin, with the password of this run (make run writes it to .run/demo-admin.txt)."""
+    await reset_demo_admin(conn, admin_account(DEMO_ADMIN_EMAIL, "Demo: admin", password))

@@ -2,9 +2,12 @@
 
 import aiohttp_jinja2
 from aiohttp import web
+from pydantic import BaseModel
 
+from shared.auth import ANY_ACCOUNT, requires
 from shared.http import POOL
 from shared.i18n import gettext_ as _
+from shared.openapi import Operation
 
 
 @aiohttp_jinja2.template("service.html")
@@ -20,5 +23,37 @@ async def surveys_page(request: web.Request) -> dict[str, object]:
     }
 
 
+class TallyRow(BaseModel):
+    postal_code: str
+    language: str
+    respondents: int
+
+
+class Tally(BaseModel):
+    rows: list[TallyRow]
+
+
+@requires(ANY_ACCOUNT)
+async def tally(request: web.Request) -> web.Response:
+    """Who can be invited, by postal code and language: for organizers, not for the public."""
+    rows = await request.app[POOL].fetch(
+        "SELECT postal_code, language, respondents FROM respondent_tallies ORDER BY postal_code, language"
+    )
+    body = Tally(rows=[TallyRow.model_validate(dict(row)) for row in rows])
+    return web.Response(text=body.model_dump_json(), content_type="application/json")
+
+
+OPERATIONS = (
+    Operation(
+        "GET",
+        "/api/v1/surveys/tally",
+        "People who can be invited, by postal code and language",
+        response=Tally,
+        need=ANY_ACCOUNT,
+    ),
+)
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/surveys/", surveys_page)
+    app.router.add_get("/api/v1/surveys/tally", tally)

@@ -11,4 +11,5 @@ SPEC = ServiceSpec(
     add_routes=api.add_routes,
     public_paths=("/surveys/", "/api/v1/surveys"),
     subscriptions=(handlers.PEOPLE,),
+    operations=api.OPERATIONS,
 )

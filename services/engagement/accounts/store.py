@@ -1,0 +1,159 @@
+"""The accounts' SQL."""
+
+from collections.abc import Sequence
+from datetime import timedelta
+from uuid import UUID
+
+import asyncpg
+
+from shared.auth import Grant
+from shared.db import DbConnection
+
+Db = DbConnection | asyncpg.Pool
+
+
+async def insert_account(
+    conn: Db, account_id: UUID, email: str, display_name: str, password_hash: str, *, is_demo: bool = False
+) -> bool:
+    """False when the address has an account already (nothing changes then)."""
+    done: str = await conn.execute(
+        """INSERT INTO accounts (id, email, display_name, password_hash, is_demo)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING""",
+        account_id,
+        email,
+        display_name,
+        password_hash,
+        is_demo,
+    )
+    return done.endswith(" 1")
+
+
+async def grant(conn: Db, account_id: UUID, grants: Sequence[Grant]) -> None:
+    await conn.execute(
+        """INSERT INTO account_roles (account_id, role, scope)
+           SELECT $1, * FROM unnest($2::text[], $3::uuid[]) ON CONFLICT DO NOTHING""",
+        account_id,
+        [g.role.value for g in grants],
+        [g.scope for g in grants],
+    )
+
+
+async def set_password(conn: Db, email: str, password_hash: str) -> UUID | None:
+    account_id: UUID | None = await conn.fetchval(
+        "UPDATE accounts SET password_hash = $2 WHERE lower(email) = lower($1) RETURNING id",
+        email,
+        password_hash,
+    )
+    return account_id
+
+
+async def find_for_login(conn: Db, email: str) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT id, password_hash, disabled FROM accounts WHERE lower(email) = lower($1)", email
+    )
+    return row
+
+
+async def account(conn: Db, account_id: UUID) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        """SELECT a.id, a.email, a.display_name, a.disabled,
+                  coalesce(array_agg(r.role || coalesce(':' || r.scope, '') ORDER BY r.role, r.scope)
+                           FILTER (WHERE r.role IS NOT NULL), '{}') AS roles
+           FROM accounts a LEFT JOIN account_roles r ON r.account_id = a.id
+           WHERE a.id = $1 GROUP BY a.id""",
+        account_id,
+    )
+    return row
+
+
+async def start_session(
+    conn: Db, id_hash: bytes, account_id: UUID, lifetime: timedelta, replaced: bytes | None
+) -> None:
+    """A new session; the one the browser had (``replaced``), if any, ends: ids rotate at sign-in."""
+    await conn.execute(
+        """WITH ended AS (DELETE FROM sessions WHERE id_hash = $4)
+           INSERT INTO sessions (id_hash, account_id, expires_at) VALUES ($1, $2, clock_timestamp() + $3)""",
+        id_hash,
+        account_id,
+        lifetime,
+        replaced,
+    )
+
+
+async def end_session(conn: Db, id_hash: bytes) -> None:
+    await conn.execute("DELETE FROM sessions WHERE id_hash = $1", id_hash)
+
+
+async def session_account(
+    conn: Db, id_hash: bytes, idle: timedelta, touch_after: timedelta
+) -> asyncpg.Record | None:
+    """The account and roles of a live session (unexpired, used within ``idle``, its account not
+    disabled); None otherwise. One lookup by primary key; ``last_seen_at`` is written only when
+    older than ``touch_after``, so most requests write nothing."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        """WITH live AS (
+               SELECT s.account_id, s.last_seen_at FROM sessions s JOIN accounts a ON a.id = s.account_id
+               WHERE s.id_hash = $1 AND s.expires_at > clock_timestamp()
+                 AND s.last_seen_at > clock_timestamp() - $2::interval AND NOT a.disabled),
+           touched AS (
+               UPDATE sessions SET last_seen_at = clock_timestamp()
+               WHERE id_hash = $1
+                 AND EXISTS (SELECT FROM live WHERE last_seen_at < clock_timestamp() - $3::interval))
+           SELECT live.account_id,
+                  coalesce(array_agg(r.role || coalesce(':' || r.scope, ''))
+                           FILTER (WHERE r.role IS NOT NULL), '{}') AS roles
+           FROM live LEFT JOIN account_roles r ON r.account_id = live.account_id
+           GROUP BY live.account_id""",
+        id_hash,
+        idle,
+        touch_after,
+    )
+    return row
+
+
+async def count_login_attempt(conn: Db, keys: Sequence[str], window_s: int) -> list[asyncpg.Record]:
+    """Count one sign-in attempt under each key in the current fixed window; per key, the
+    attempts so far and the whole seconds until the window ends."""
+    return await conn.fetch(
+        """INSERT INTO login_attempts AS a (key, window_start, attempts)
+           SELECT k, to_timestamp(floor(extract(epoch FROM clock_timestamp()) / $2::int) * $2::int), 1
+           FROM unnest($1::text[]) AS k
+           ON CONFLICT (key, window_start) DO UPDATE SET attempts = a.attempts + 1
+           RETURNING key, attempts,
+                     greatest(1, ceil(extract(epoch FROM a.window_start + make_interval(secs => $2::int)
+                                                         - clock_timestamp())))::int AS seconds_left""",
+        list(keys),
+        window_s,
+    )
+
+
+async def forget(conn: Db, window_s: int) -> None:
+    """Drop ended sign-in windows and expired sessions."""
+    await conn.execute(
+        "DELETE FROM login_attempts WHERE window_start < clock_timestamp() - make_interval(secs => $1::int)",
+        window_s,
+    )
+    await conn.execute("DELETE FROM sessions WHERE expires_at < clock_timestamp()")
+
+
+async def record_action(
+    conn: Db, account_id: UUID, roles: Sequence[str], action: str, target: str, service: str, request_id: str
+) -> None:
+    await conn.execute(
+        """INSERT INTO audit_log (account_id, roles, action, target, service, request_id)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
+        account_id,
+        list(roles),
+        action,
+        target,
+        service,
+        request_id,
+    )
+
+
+async def audit_entries(conn: Db, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT id, at, account_id, roles, action, target, service, request_id
+           FROM audit_log ORDER BY id DESC LIMIT $1""",
+        limit,
+    )
