@@ -23,3 +23,18 @@ async def newer_than_applied(conn: DbConnection, projection: str, envelope: Enve
         envelope.sequence,
     )
     return bool(applied)
+
+
+async def ended(conn: DbConnection, tombstones: str, envelope: Envelope) -> bool:
+    """Whether ``envelope``'s aggregate has ended (a person erased): its last event was recorded
+    with ``newer_than_applied(conn, tombstones, last)``. Nothing about it applies afterwards, so
+    an event delayed past the end cannot bring back what the end removed."""
+    if envelope.aggregate is None:
+        return False
+    return bool(
+        await conn.fetchval(
+            "SELECT true FROM aggregate_positions WHERE consumer = $1 AND aggregate = $2",
+            tombstones,
+            envelope.aggregate,
+        )
+    )

@@ -10,10 +10,13 @@ from hypothesis import strategies as st
 from services.notifications.app import SPEC as NOTIFICATIONS
 from services.surveys.app import SPEC as SURVEYS
 from shared.contracts import (
+    EVENT_TYPES,
+    ConsentChanged,
     ConsentConfirmed,
     ConsentRequested,
     Envelope,
     InvalidMessage,
+    PersonErased,
     PersonRegistered,
     parse_message,
 )
@@ -91,13 +94,20 @@ def test_any_bytes_parse_or_raise_invalid_message(body: bytes) -> None:
 
 
 def test_contact_data_travels_only_to_notifications() -> None:
-    """person.registered goes to every service and carries no contact data; the event that does
-    is bound (routing key = type) by notifications alone."""
-    assert not CONTACT_DATA & set(PersonRegistered.model_fields)
+    """Only person.consent_requested carries contact data, and notifications alone binds it
+    (routing key = type); person.registered and person.erased go to every service."""
+    carrying = {key for key, contract in EVENT_TYPES.items() if CONTACT_DATA & set(contract.model_fields)}
+    assert carrying == {(ConsentRequested.type, ConsentRequested.version)}
     assert set(ConsentRequested.model_fields) >= CONTACT_DATA
     bound = {
         spec.name: {key for sub in spec.subscriptions for key in sub.routing_keys}
         for spec in (SURVEYS, NOTIFICATIONS)
     }
-    assert bound["surveys"] == {PersonRegistered.type}
-    assert bound["notifications"] == {PersonRegistered.type, ConsentRequested.type, ConsentConfirmed.type}
+    assert bound["surveys"] == {PersonRegistered.type, PersonErased.type}
+    assert bound["notifications"] == {
+        PersonRegistered.type,
+        ConsentRequested.type,
+        ConsentConfirmed.type,
+        ConsentChanged.type,
+        PersonErased.type,
+    }

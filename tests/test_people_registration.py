@@ -210,12 +210,12 @@ async def test_nothing_but_the_request_is_sent_until_the_person_confirms(
 
     notifications = pools["notifications"]
     async with notifications.acquire() as conn:
-        await mail.queue(conn, person_id, "notice", {"subject": "Meeting on Tuesday", "body": "Come along."})
+        await mail.queue_notice(conn, person_id, "meetings", "Meeting on Tuesday", "Come along.")
     while await mail.send_batch(notifications, platform_settings):
         pass  # everything that may be sent now has been
     assert (
         await notifications.fetchval(
-            "SELECT status FROM outgoing_mail WHERE person_id = $1 AND purpose = 'notice'", person_id
+            "SELECT status FROM outgoing_mail WHERE person_id = $1 AND kind = 'notice'", person_id
         )
         == "pending"
     )

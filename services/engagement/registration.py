@@ -20,6 +20,7 @@ import asyncpg
 
 from services.engagement import store
 from services.engagement.people import PersonRegistration
+from services.engagement.people.changing import grant_on_confirmation
 from shared.contracts import ConsentConfirmed, ConsentRequested, Event, PersonRegistered
 from shared.db import DbConnection
 from shared.outbox import Emission, emit, emit_many
@@ -121,8 +122,9 @@ async def register_people(
 async def confirm_consent(
     conn: DbConnection, token: str, *, correlation_id: str | None = None
 ) -> Confirmation:
-    """Confirm through a link's token. Only the first use changes anything and announces
-    ``person.consent_confirmed``; later ones find it confirmed."""
+    """Confirm through a link's token. Only the first use changes anything, announces
+    ``person.consent_confirmed`` and grants what a confirmation grants (``people.consent``);
+    later ones find it confirmed."""
     async with conn.transaction():
         row = await store.confirm(conn, token_hash(token))
         if row is not None:
@@ -133,6 +135,7 @@ async def confirm_consent(
                 correlation_id=correlation_id,
                 aggregate=f"person:{row['person_id']}",
             )
+            await grant_on_confirmation(conn, row["person_id"], correlation_id=correlation_id)
             return Confirmation.CONFIRMED
     return await confirmation_state(conn, token)
 

@@ -14,13 +14,14 @@ async def insert_people(
     conn: DbConnection, people: Sequence[tuple[UUID, PersonRegistration]], *, is_demo: bool = False
 ) -> dict[UUID, datetime]:
     """Insert people in one statement; returns when each new one registered. An id or e-mail
-    address already registered (or twice in ``people``) is skipped: that person stays as they
-    were, and is not in the result."""
+    address already registered (or twice in ``people``), or the id of an erased person, is
+    skipped: that person stays as they were, and is not in the result."""
     rows = await conn.fetch(
         """INSERT INTO people (id, display_name, email, phone, language, postal_code,
                                consent_to_contact, is_demo)
            SELECT *, $8::boolean FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[],
-                                             $5::text[], $6::text[], $7::boolean[])
+                                             $5::text[], $6::text[], $7::boolean[]) AS p (id)
+           WHERE NOT EXISTS (SELECT FROM erased_people e WHERE e.person_id = p.id)
            ON CONFLICT DO NOTHING
            RETURNING id, registered_at""",
         [person_id for person_id, _ in people],

@@ -1,12 +1,27 @@
-"""Notifications' event handlers. Each event fills its own columns of the contact point, so
-they may arrive in any order; the consent request also queues its mail (sent by mail.py)."""
+"""Notifications' event handlers. The contact point's columns from registration, the consent
+request and its confirmation are each filled by their own event, so those may arrive in any
+order; the consent set is replaced only by a newer one (by the aggregate's sequence). Erasure
+ends the person's aggregate: everything keyed by them goes, and any event about them arriving
+later is refused, so a delayed one cannot bring their contact point back."""
 
 from collections.abc import Sequence
 
 from services.notifications import mail
 from shared.consumer import BatchHandler, Subscription
-from shared.contracts import ConsentConfirmed, ConsentRequested, Envelope, PersonRegistered
+from shared.contracts import (
+    ConsentChanged,
+    ConsentConfirmed,
+    ConsentRequested,
+    Envelope,
+    PersonErased,
+    PersonRegistered,
+)
 from shared.db import DbConnection
+from shared.ordering import ended, newer_than_applied
+
+# Projections in aggregate_positions: the consent set's latest sequence, and erased people.
+CONSENTS = "notifications.consents"
+ERASED = "notifications.erased"
 
 
 async def on_people_registered(
@@ -16,15 +31,22 @@ async def on_people_registered(
     # row twice in one statement: the consumer then applies them one by one, in their order.
     await conn.execute(
         """INSERT INTO contact_points (person_id, language)
-           SELECT * FROM unnest($1::uuid[], $2::text[])
+           SELECT person_id, language FROM unnest($1::uuid[], $2::text[], $3::text[])
+                                        AS e (person_id, language, aggregate)
+           WHERE NOT EXISTS (SELECT FROM aggregate_positions p
+                             WHERE p.consumer = $4 AND p.aggregate = e.aggregate)
            ON CONFLICT (person_id) DO UPDATE SET
                language = excluded.language, updated_at = clock_timestamp()""",
         [event.person_id for event, _ in events],
         [event.language for event, _ in events],
+        [envelope.aggregate for _, envelope in events],
+        ERASED,
     )
 
 
 async def on_consent_requested(event: ConsentRequested, conn: DbConnection, envelope: Envelope) -> None:
+    if await ended(conn, ERASED, envelope):
+        return
     confirmed = await conn.fetchval(
         """INSERT INTO contact_points (person_id, display_name, email, phone, language, consent_requested)
            VALUES ($1, $2, $3, $4, $5, true)
@@ -40,15 +62,12 @@ async def on_consent_requested(event: ConsentRequested, conn: DbConnection, enve
     )
     # A phone number alone waits: confirmation by SMS is not built yet, so nothing is sent.
     if event.email is not None and not confirmed:
-        await mail.queue(
-            conn,
-            event.person_id,
-            "consent_request",
-            {"token": event.confirmation_token, "confirm_by": event.confirm_by.isoformat()},
-        )
+        await mail.queue_consent_request(conn, event.person_id, event.confirmation_token, event.confirm_by)
 
 
 async def on_consent_confirmed(event: ConsentConfirmed, conn: DbConnection, envelope: Envelope) -> None:
+    if await ended(conn, ERASED, envelope):
+        return
     await conn.execute(
         """INSERT INTO contact_points (person_id, consent_confirmed_at) VALUES ($1, $2)
            ON CONFLICT (person_id) DO UPDATE SET
@@ -59,11 +78,36 @@ async def on_consent_confirmed(event: ConsentConfirmed, conn: DbConnection, enve
     await mail.cancel(conn, event.person_id, "consent_request")
 
 
+async def on_consent_changed(event: ConsentChanged, conn: DbConnection, envelope: Envelope) -> None:
+    if await ended(conn, ERASED, envelope) or not await newer_than_applied(conn, CONSENTS, envelope):
+        return
+    await conn.execute(
+        """INSERT INTO contact_points (person_id, consents) VALUES ($1, $2)
+           ON CONFLICT (person_id) DO UPDATE SET
+               consents = excluded.consents, updated_at = clock_timestamp()""",
+        event.person_id,
+        [f"{c.channel}:{c.purpose}" for c in event.consents],
+    )
+    await mail.cancel_unconsented(conn, event.person_id, event.consents)
+
+
+async def on_person_erased(event: PersonErased, conn: DbConnection, envelope: Envelope) -> None:
+    """The contact point, every mail and the consent set's position go; the tombstone stays."""
+    await newer_than_applied(conn, ERASED, envelope)
+    await conn.execute("DELETE FROM contact_points WHERE person_id = $1", event.person_id)
+    await mail.forget(conn, event.person_id)
+    await conn.execute(
+        "DELETE FROM aggregate_positions WHERE consumer = $1 AND aggregate = $2", CONSENTS, envelope.aggregate
+    )
+
+
 PEOPLE = Subscription(
     "notifications.people",
     {
         PersonRegistered: BatchHandler(on_people_registered),
         ConsentRequested: on_consent_requested,
         ConsentConfirmed: on_consent_confirmed,
+        ConsentChanged: on_consent_changed,
+        PersonErased: on_person_erased,
     },
 )

@@ -5,58 +5,89 @@ a bounded number of attempts. A crash between sending and the commit sends that 
 
 Consent is checked when sending, not when queueing: to an address whose consent is not
 confirmed only its confirmation request goes out, and a confirmation request only while it is
-still needed."""
+still needed; a notice goes out only while the person consents to e-mail for its purpose
+(meetings, surveys...), so a withdrawal stops it even if it was claimed for sending later."""
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formatdate, make_msgid
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
 import aiosmtplib
 import asyncpg
 
+from shared.contracts import Consent, Purpose
 from shared.db import DbConnection
 from shared.i18n import translations
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Purpose = Literal["consent_request", "notice"]
+Kind = Literal["consent_request", "notice"]
 BATCH = 20
 # After each failed attempt; once they are used up the mail is marked failed.
 RETRY_AFTER = (timedelta(seconds=30), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
 
 _CLAIM = """
-    SELECT m.id, m.purpose, m.params, m.attempts, c.email, c.display_name, c.language
+    SELECT m.id, m.kind, m.params, m.attempts, c.email, c.display_name, c.language
     FROM outgoing_mail m JOIN contact_points c USING (person_id)
     WHERE m.status = 'pending' AND m.next_attempt_at <= clock_timestamp() AND c.email IS NOT NULL
-      AND CASE m.purpose WHEN 'consent_request' THEN c.consent_confirmed_at IS NULL
-                         ELSE c.consent_confirmed_at IS NOT NULL END
+      AND CASE m.kind WHEN 'consent_request' THEN c.consent_confirmed_at IS NULL
+                      ELSE c.consent_confirmed_at IS NOT NULL AND 'email:' || m.purpose = ANY (c.consents) END
     ORDER BY m.next_attempt_at, m.id
     LIMIT $1
     FOR UPDATE OF m SKIP LOCKED"""
 
 
-async def queue(conn: DbConnection, person_id: UUID, purpose: Purpose, params: dict[str, Any]) -> None:
+async def queue_consent_request(
+    conn: DbConnection, person_id: UUID, token: str, confirm_by: datetime
+) -> None:
     await conn.execute(
-        "INSERT INTO outgoing_mail (person_id, purpose, params) VALUES ($1, $2, $3)",
+        "INSERT INTO outgoing_mail (person_id, kind, params) VALUES ($1, 'consent_request', $2)",
         person_id,
-        purpose,
-        params,
+        {"token": token, "confirm_by": confirm_by.isoformat()},
     )
 
 
-async def cancel(conn: DbConnection, person_id: UUID, purpose: Purpose) -> None:
+async def queue_notice(
+    conn: DbConnection, person_id: UUID, purpose: Purpose, subject: str, body: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO outgoing_mail (person_id, kind, purpose, params) VALUES ($1, 'notice', $2, $3)",
+        person_id,
+        purpose,
+        {"subject": subject, "body": body},
+    )
+
+
+async def cancel(conn: DbConnection, person_id: UUID, kind: Kind) -> None:
     """Withdraw what is still pending, and forget its params (a link's token)."""
     await conn.execute(
         """UPDATE outgoing_mail SET status = 'cancelled', params = '{}'
-           WHERE person_id = $1 AND purpose = $2 AND status = 'pending'""",
+           WHERE person_id = $1 AND kind = $2 AND status = 'pending'""",
         person_id,
-        purpose,
+        kind,
     )
+
+
+async def cancel_unconsented(conn: DbConnection, person_id: UUID, consents: Sequence[Consent]) -> None:
+    """Withdraw the pending notices whose purpose the person no longer consents to by e-mail: a
+    notice about last month's meeting must not go out when consent is given again."""
+    await conn.execute(
+        """UPDATE outgoing_mail SET status = 'cancelled', params = '{}'
+           WHERE person_id = $1 AND kind = 'notice' AND status = 'pending' AND purpose <> ALL ($2::text[])""",
+        person_id,
+        [c.purpose for c in consents if c.channel == "email"],
+    )
+
+
+async def forget(conn: DbConnection, person_id: UUID) -> None:
+    """Every mail of the person, sent or not (erasure)."""
+    await conn.execute("DELETE FROM outgoing_mail WHERE person_id = $1", person_id)
 
 
 def compose(row: asyncpg.Record, settings: Settings) -> EmailMessage:
@@ -65,7 +96,7 @@ def compose(row: asyncpg.Record, settings: Settings) -> EmailMessage:
     _ = translations(language).gettext
     params = row["params"]
     message = EmailMessage()
-    if row["purpose"] == "consent_request":
+    if row["kind"] == "consent_request":
         link = f"{settings.public_base_url}/confirm/{params['token']}"
         until = format_datetime(datetime.fromisoformat(params["confirm_by"]))
         message["Subject"] = _("Confirm that we may contact you")

@@ -7,22 +7,38 @@ import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from shared.contracts.envelope import Envelope, Event
-from shared.contracts.people import ConsentConfirmed, ConsentRequested, Language, PersonRegistered
+from shared.contracts.people import (
+    Channel,
+    Consent,
+    ConsentChanged,
+    ConsentConfirmed,
+    ConsentRequested,
+    Language,
+    PersonErased,
+    PersonRegistered,
+    Purpose,
+)
 
 __all__ = [
     "EVENT_TYPES",
+    "Channel",
+    "Consent",
+    "ConsentChanged",
     "ConsentConfirmed",
     "ConsentRequested",
     "Envelope",
     "Event",
     "InvalidMessage",
     "Language",
+    "PersonErased",
     "PersonRegistered",
+    "Purpose",
     "parse_message",
 ]
 
 EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
-    (cls.type, cls.version): cls for cls in (PersonRegistered, ConsentRequested, ConsentConfirmed)
+    (cls.type, cls.version): cls
+    for cls in (PersonRegistered, ConsentRequested, ConsentConfirmed, ConsentChanged, PersonErased)
 }
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.envelope import Event
 
@@ -51,3 +51,37 @@ class ConsentConfirmed(Event):
 
     person_id: UUID
     confirmed_at: datetime
+
+
+Channel = Literal["email", "sms"]
+Purpose = Literal["meetings", "surveys", "campaign_news", "research_demographics"]
+
+
+class Consent(BaseModel):
+    """One channel and one purpose a person agreed to be contacted on."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channel: Channel
+    purpose: Purpose
+
+
+class ConsentChanged(Event):
+    """A person's consent changed. Carries the whole current set, not the change, so a consumer
+    keeps the newest set by the aggregate's sequence and refuses an older one arriving late."""
+
+    type = "person.consent_changed"
+
+    person_id: UUID
+    consents: tuple[Consent, ...] = Field(max_length=8)
+    changed_at: datetime
+
+
+class PersonErased(Event):
+    """A person was erased: every service deletes what it holds about them. No contact data; the
+    aggregate's sequence is its last, so an event about the person arriving later is refused."""
+
+    type = "person.erased"
+
+    person_id: UUID
+    erased_at: datetime

@@ -1,4 +1,7 @@
-"""Rules for registering a person. No I/O: tested fast and alone."""
+"""People. Here: the rules for registering a person (no I/O: tested fast and alone). Beside
+them: consent per channel and purpose (``consent``: its rules; ``changing``: recording a change),
+erasure (``erasing``), their SQL (``store``) and the operators' CLI (``python -m
+services.engagement.people``)."""
 
 import re
 import unicodedata
