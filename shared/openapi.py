@@ -1,5 +1,6 @@
 """An OpenAPI 3.1 document per service, generated from the pydantic models its handlers use."""
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,11 @@ class Operation:
     need: Need = ANY_ACCOUNT
 
 
+def _path_schema(name: str) -> dict[str, str]:
+    """A path's ``{..._id}`` is a UUID; any other parameter a string."""
+    return {"type": "string", "format": "uuid"} if name.endswith("_id") else {"type": "string"}
+
+
 def openapi_document(service: str, operations: tuple[Operation, ...]) -> dict[str, Any]:
     schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
 
@@ -90,6 +96,10 @@ def openapi_document(service: str, operations: tuple[Operation, ...]) -> dict[st
             "responses": responses,
             "security": [] if op.public else [{"session": []}],
         }
+        if names := re.findall(r"\{(\w+)", op.path):
+            operation["parameters"] = [
+                {"name": name, "in": "path", "required": True, "schema": _path_schema(name)} for name in names
+            ]
         if op.request is not None:
             operation["requestBody"] = {
                 "required": True,

@@ -7,6 +7,8 @@ from aiohttp import web
 
 from services.engagement import store, throttle
 from services.engagement.accounts import api as accounts_api
+from services.engagement.community import api as community_api
+from services.engagement.community import pages as community_pages
 from services.engagement.people import PersonRegistration, RegistrationAccepted
 from services.engagement.registration import (
     Confirmation,
@@ -118,6 +120,7 @@ OPERATIONS = (
         public=True,
     ),
     *accounts_api.OPERATIONS,
+    *community_api.OPERATIONS,
 )
 
 
@@ -141,3 +144,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(r"/confirm/{token:[A-Za-z0-9_-]{32,128}}", confirmation_page)
     app.router.add_post(r"/confirm/{token:[A-Za-z0-9_-]{32,128}}", confirm)
     accounts_api.add_routes(app)
+    community_api.add_routes(app)
+    community_pages.add_routes(app)

@@ -9,6 +9,8 @@ import uuid
 from pathlib import Path
 
 from services.engagement.accounts.admins import admin_account, reset_demo_admin
+from services.engagement.community import store as community
+from services.engagement.community.models import CopFields, OrganisationFields, OrganisationKind
 from services.engagement.people import PersonRegistration
 from services.engagement.regions import store as regions_store
 from services.engagement.regions.importing import import_baselines, read_files
@@ -102,3 +104,40 @@ DEMO_ADMIN_EMAIL = "admin@demo.invalid"
 async def load_admin(conn: DbConnection, password: str) -> None:
     """The demo's admin, with the password of this run (make run writes it to .run/demo-admin.txt)."""
     await reset_demo_admin(conn, admin_account(DEMO_ADMIN_EMAIL, "Demo: admin", password))
+
+
+# The Communities of Practice of an urban-manufacturing alliance, and organisations of its
+# coalitions, with the CoPs each takes part in.
+DEMO_COPS = {
+    "Equity": "Who benefits from local manufacturing, and who is left out: hiring, ownership, wages.",
+    "Land Use": "Keeping industrial land for making things: zoning, preservation, shared spaces.",
+    "Local Branding": "Made-in-our-city labels and campaigns that sell local products.",
+    "Workforce Development": "Training and apprenticeships that lead to manufacturing jobs.",
+}
+DEMO_ORGANISATIONS = [
+    ("Demo: Urban manufacturing alliance", OrganisationKind.NONPROFIT, DEMO_GROUPS[1][0], list(DEMO_COPS)),
+    ("Demo: Bay Area manufacturing initiative", OrganisationKind.NONPROFIT, DEMO_GROUPS[0][0], ["Land Use"]),
+    ("Demo: City workforce board", OrganisationKind.GOVERNMENT, DEMO_GROUPS[0][0], ["Workforce Development"]),
+    ("Demo: Community college", OrganisationKind.UNIVERSITY, None, ["Workforce Development", "Equity"]),
+    ("Demo: Machinists' local", OrganisationKind.UNION, None, ["Workforce Development"]),
+]
+
+
+async def load_community(conn: DbConnection) -> int:
+    """The alliance's four CoPs and the demo organisations, members of their CoPs; returns how
+    many CoPs and organisations were new. An edit made since is kept (nothing is overwritten).
+    Their home regions are the demo's: load_regions first."""
+    new = 0
+    cop_ids = {topic: uuid.uuid5(_NAMESPACE, f"cop:{topic}") for topic in DEMO_COPS}
+    async with conn.transaction():
+        for topic, description in DEMO_COPS.items():
+            cop = CopFields(topic=topic, description=description)
+            new += await community.insert_cop(conn, cop_ids[topic], cop, is_demo=True)
+        for name, kind, region_id, topics in DEMO_ORGANISATIONS:
+            organisation_id = uuid.uuid5(_NAMESPACE, f"organisation:{name}")
+            organisation = OrganisationFields(name=name, kind=kind, region_id=region_id)
+            new += await community.insert_organisation(conn, organisation_id, organisation, is_demo=True)
+            for topic in topics:
+                member_id = uuid.uuid5(_NAMESPACE, f"member:{name}:{topic}")
+                await community.add_member(conn, member_id, cop_ids[topic], None, organisation_id)
+    return new
