@@ -10,6 +10,7 @@ from services.surveys.app import SPEC as SURVEYS
 from shared.bus import Bus
 from shared.runtime import declare_topology
 from shared.settings import Settings
+
 _left_by_the_first_test: list[str] = []
 
 
