@@ -3,6 +3,11 @@
 python -m services.engagement.people consent PERSON_ID [--grant CHANNEL:PURPOSE ...]
     [--withdraw CHANNEL:PURPOSE ...] [--by ACCOUNT_ID]
 python -m services.engagement.people erase PERSON_ID
+python -m services.engagement.people import FILE.csv --by ACCOUNT_ID
+
+``import`` writes the people of a CSV file (services/engagement/people/importing.py: its columns
+and rules), all of them or none, as imported by the organizer's or admin's account --by names
+(the audit entry's); a file with bad rows exits 2 listing every row and column.
 
 Connects as the serving role (CIVIC_DATABASE_URL). A change is recorded as made by the CLI, by
 the account named with --by or else by the operator's login. Bad input exits 2 naming it, a
@@ -12,14 +17,22 @@ import argparse
 import asyncio
 import getpass
 import sys
+from pathlib import Path
 from uuid import UUID
 
 import asyncpg
 from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from services.engagement.accounts import store as accounts_store
+from services.engagement.community.api import ORGANIZER
 from services.engagement.people.changing import ConsentRefused, change_consent
 from services.engagement.people.consent import ChangedBy, ConsentChange, Method, label, ordered, parse_consent
 from services.engagement.people.erasing import Erasure, erase_person
+from services.engagement.people.import_store import Importer, ImportRefused, import_people
+from services.engagement.people.importing import parse
+from shared.auth import Account, Grant
 from shared.settings import get_settings
 
 SCHEMA = "engagement"
@@ -60,6 +73,49 @@ async def _erase(person_id: UUID) -> int:
     return 0
 
 
+async def _import(name: str, data: bytes, by: UUID) -> int:
+    errors = Console(stderr=True)
+    conn = await _connect()
+    try:
+        importer = await _importer(conn, by)
+        if importer is None:
+            errors.print(f"error: account {by} is not an enabled organizer or admin; nothing imported")
+            return 1
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=errors
+        ) as bar:
+            reading = bar.add_task("rows checked", total=data.count(b"\n"))
+            parsed = parse(data, progress=lambda n: bar.advance(reading, n))
+            bar.update(reading, completed=data.count(b"\n"))
+            writing = bar.add_task("people written", total=len(parsed.people))
+            imported = await import_people(conn, parsed, importer, progress=lambda n: bar.advance(writing, n))
+    except ImportRefused as exc:
+        for error in exc.errors:
+            errors.print(f"{name}: {error}", markup=False, highlight=False, soft_wrap=True)
+        errors.print(f"error: {len(exc.errors)} problems; nothing imported", style="red")
+        return 2
+    finally:
+        await conn.close()
+    print(
+        f"{name}: {imported.created} people imported (import {imported.import_id}); "
+        f"{len(imported.skipped_rows)} registered already, left as they were"
+        + "".join(f"\n  row {row}: registered already" for row in imported.skipped_rows)
+        + "".join(f"\n  row {row}: the same as an earlier row, dropped" for row in imported.repeated_rows)
+    )
+    return 0
+
+
+async def _importer(conn: asyncpg.Connection, account_id: UUID) -> Importer | None:
+    """The account, when it may import (an enabled organizer or admin), as the audit names it."""
+    found = await accounts_store.account(conn, account_id)
+    if found is None or found["disabled"]:
+        return None
+    account = Account(id=account_id, grants=frozenset(Grant.parse(role) for role in found["roles"]))
+    if not ORGANIZER.met_by(account):
+        return None
+    return Importer(account, SCHEMA, f"cli:{getpass.getuser()}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.engagement.people", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -70,10 +126,19 @@ def main(argv: list[str] | None = None) -> int:
     consent.add_argument("--by", type=UUID, metavar="ACCOUNT_ID", help="the organizer's account who asked")
     erase = commands.add_parser("erase", help="erase a person from every service")
     erase.add_argument("person_id", type=UUID, metavar="PERSON_ID")
+    importing = commands.add_parser("import", help="import people from a CSV file")
+    importing.add_argument("file", type=Path, metavar="FILE.csv")
+    importing.add_argument("--by", type=UUID, required=True, metavar="ACCOUNT_ID", help="who imports")
     args = parser.parse_args(argv)
 
     if args.command == "erase":
         return asyncio.run(_erase(args.person_id))
+    if args.command == "import":
+        try:
+            data = args.file.read_bytes()
+        except OSError as exc:
+            parser.error(f"{args.file}: {exc.strerror}")
+        return asyncio.run(_import(args.file.name, data, args.by))
     try:
         by = ChangedBy(kind="account", id=str(args.by)) if args.by else _operator()
         change = ConsentChange(
