@@ -113,6 +113,20 @@ async def _delete_the_tests_queues(
             await channel.queue_delete(name)
 
 
+@pytest.fixture
+async def fresh_engagement(run_settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """Engagement on a database of the test's own, migrated and empty: for a test that needs to
+    know every row (the run's database holds whatever earlier tests and demo loads left)."""
+    settings = run_settings.with_database(f"civic_test_{RUN_ID}_{next(_test_numbers)}")
+    await ensure_database(settings.migration_database_url)
+    [engagement] = [spec for spec in SERVICES if spec.name == "engagement"]
+    await apply_migrations(engagement, settings)
+    pool = await create_pool(settings, engagement.name)
+    yield pool
+    await pool.close()
+    await drop_database(settings.migration_database_url)
+
+
 @pytest.fixture(scope="session")
 async def pools(run_settings: Settings) -> AsyncIterator[dict[str, asyncpg.Pool]]:
     opened = {spec.name: await create_pool(run_settings, spec.name) for spec in SERVICES}

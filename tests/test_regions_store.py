@@ -47,8 +47,8 @@ async def test_the_catalogue_is_the_databases(pools: dict[str, asyncpg.Pool]) ->
     assert {(r["dimension"], r["band"]) for r in rows} == expected
 
 
-async def test_importing_the_real_exports_keeps_their_figures(pools: dict[str, asyncpg.Pool]) -> None:
-    async with pools["engagement"].acquire() as conn:
+async def test_importing_the_real_exports_keeps_their_figures(fresh_engagement: asyncpg.Pool) -> None:
+    async with fresh_engagement.acquire() as conn:
         done = await import_baselines(conn, read_files([INCOME, TENURE]))
         assert [(d.regions, d.figures) for d in done] == [(16, 16 * 8), (16, 16 * 3)]
         figures = await _figures(conn, ALAMEDA)
@@ -192,23 +192,17 @@ async def test_a_file_that_is_not_there_or_not_text_is_named(tmp_path: Path) -> 
 
 
 async def test_demo_regions_are_the_real_counties_nested_and_loaded_once(
-    pools: dict[str, asyncpg.Pool],
+    fresh_engagement: asyncpg.Pool,
 ) -> None:
-    async with pools["engagement"].acquire() as conn:
-        transaction = conn.transaction()  # as on a fresh database, then back as it was
-        await transaction.start()
-        try:
-            await conn.execute("DELETE FROM baselines; DELETE FROM regions")
-            assert await demo.load_regions(conn) == 16
-            assert await demo.load_regions(conn) == 0
-            counties = await conn.fetch(
-                "SELECT r.geo_id, r.is_demo, p.name AS parent FROM regions r "
-                "LEFT JOIN regions p ON p.id = r.parent_id WHERE r.kind = 'county'"
-            )
-            groups = await conn.fetch("SELECT name, kind, is_demo FROM regions WHERE geo_id IS NULL")
-            figures = await _figures(conn, "0500000US36047")
-        finally:
-            await transaction.rollback()
+    async with fresh_engagement.acquire() as conn:
+        assert await demo.load_regions(conn) == 16
+        assert await demo.load_regions(conn) == 0
+        counties = await conn.fetch(
+            "SELECT r.geo_id, r.is_demo, p.name AS parent FROM regions r "
+            "LEFT JOIN regions p ON p.id = r.parent_id WHERE r.kind = 'county'"
+        )
+        groups = await conn.fetch("SELECT name, kind, is_demo FROM regions WHERE geo_id IS NULL")
+        figures = await _figures(conn, "0500000US36047")
     parents = {r["geo_id"]: r["parent"] for r in counties}
     assert len(parents) == 16 and all(r["is_demo"] for r in counties)
     assert parents["0500000US06085"] == "Demo: Bay Area (the initiative's nine counties)"
