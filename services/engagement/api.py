@@ -10,6 +10,7 @@ from services.engagement.accounts import api as accounts_api
 from services.engagement.community import api as community_api
 from services.engagement.community import pages as community_pages
 from services.engagement.people import PersonRegistration, RegistrationAccepted
+from services.engagement.people import pages as people_pages
 from services.engagement.registration import (
     Confirmation,
     Registration,
@@ -146,3 +147,4 @@ def add_routes(app: web.Application) -> None:
     accounts_api.add_routes(app)
     community_api.add_routes(app)
     community_pages.add_routes(app)
+    people_pages.add_routes(app)
