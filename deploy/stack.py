@@ -33,6 +33,7 @@ async def prepare(settings: Settings, *, demo_data: bool = True) -> dict[str, in
             applied["demo_people"] = await demo.load(conn)
             applied["demo_regions"] = await demo.load_regions(conn)
             applied["demo_community"] = await demo.load_community(conn)
+            applied["demo_campaigns"] = await demo.load_campaigns(conn)
         finally:
             await conn.close()
     return applied

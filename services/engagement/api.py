@@ -7,6 +7,8 @@ from aiohttp import web
 
 from services.engagement import store, throttle
 from services.engagement.accounts import api as accounts_api
+from services.engagement.campaigns import api as campaigns_api
+from services.engagement.campaigns import pages as campaigns_pages
 from services.engagement.community import api as community_api
 from services.engagement.community import pages as community_pages
 from services.engagement.people import PersonRegistration, RegistrationAccepted
@@ -122,6 +124,7 @@ OPERATIONS = (
     ),
     *accounts_api.OPERATIONS,
     *community_api.OPERATIONS,
+    *campaigns_api.OPERATIONS,
 )
 
 
@@ -147,4 +150,6 @@ def add_routes(app: web.Application) -> None:
     accounts_api.add_routes(app)
     community_api.add_routes(app)
     community_pages.add_routes(app)
+    campaigns_api.add_routes(app)
+    campaigns_pages.add_routes(app)
     people_pages.add_routes(app)

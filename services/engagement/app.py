@@ -22,6 +22,7 @@ SPEC = ServiceSpec(
         "/api/v1/audit",
         "/api/v1/organisations",
         "/api/v1/cops",
+        "/api/v1/campaigns",
         "/cops/",
     ),
     operations=api.OPERATIONS,

@@ -9,10 +9,13 @@ import uuid
 from pathlib import Path
 
 from services.engagement.accounts.admins import admin_account, reset_demo_admin
+from services.engagement.campaigns import store as campaigns_store
+from services.engagement.campaigns.models import Audience, CampaignFields
 from services.engagement.community import store as community
 from services.engagement.community.models import CopFields, OrganisationFields, OrganisationKind
 from services.engagement.people import PersonRegistration
 from services.engagement.regions import store as regions_store
+from services.engagement.regions.baselines import RegionFigures
 from services.engagement.regions.importing import import_baselines, read_files
 from services.engagement.registration import confirm_consent, register_person
 from shared.db import DbConnection
@@ -141,3 +144,41 @@ async def load_community(conn: DbConnection) -> int:
                 member_id = uuid.uuid5(_NAMESPACE, f"member:{name}:{topic}")
                 await community.add_member(conn, member_id, cop_ids[topic], None, organisation_id)
     return new
+
+
+# The Bay Area initiative's campaign, over the nine counties of its region. The demo's two Bay
+# Area people get the ZIP regions of their addresses inside their counties, so that its reach page
+# has someone to place (a person is in a region by their ZIP code), and a tag.
+DEMO_CAMPAIGN_ID = uuid.uuid5(_NAMESPACE, "campaign:Manufacturing the Dream")
+DEMO_ZIPS = [("860Z200US94607", "0500000US06001"), ("860Z200US95116", "0500000US06085")]
+DEMO_TAGGED = {"Demo: Workforce organizer, Oakland (Bay Area initiative)": ["manufacturing"]}
+
+
+async def load_campaigns(conn: DbConnection) -> int:
+    """The Bay Area initiative's draft "Manufacturing the Dream"; returns 1 when it was new. An
+    edit or a launch made since is kept. Needs load, load_regions and load_community first."""
+    async with conn.transaction():
+        zips = [
+            RegionFigures(
+                row=0, geo_id=geo_id, kind="zip", name=f"ZIP {geo_id[-5:]}", figures=(), left_out=()
+            )
+            for geo_id, _ in DEMO_ZIPS
+        ]
+        await regions_store.upsert_regions(conn, zips, is_demo=True)
+        for geo_id, county in DEMO_ZIPS:
+            county_id = await regions_store.find_region(conn, county)
+            assert county_id is not None  # imported by load_regions
+            await regions_store.nest(conn, county_id, [geo_id])
+        for name, tags in DEMO_TAGGED.items():
+            await campaigns_store.tag_people(conn, uuid.uuid5(_NAMESPACE, name), tags)
+        counties = DEMO_GROUPS[0][3]
+        county_ids = [await regions_store.find_region(conn, county) for county in counties]
+        initiative = uuid.uuid5(_NAMESPACE, f"organisation:{DEMO_ORGANISATIONS[1][0]}")
+        campaign = CampaignFields(
+            organisation_id=initiative,
+            title="Demo: Manufacturing the Dream",
+            goal="Bring residents of every Bay Area county into the conversation about making things "
+            "locally again: who the new manufacturing jobs are for, and where they go.",
+            audience=Audience(region_ids=tuple(i for i in county_ids if i), tags=("manufacturing",)),
+        )
+        return int(await campaigns_store.insert(conn, DEMO_CAMPAIGN_ID, campaign, is_demo=True))

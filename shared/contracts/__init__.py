@@ -6,6 +6,7 @@ from typing import Any
 import pydantic_core
 from pydantic import BaseModel, ValidationError
 
+from shared.contracts.campaigns import Audience, CampaignLaunched
 from shared.contracts.envelope import Envelope, Event
 from shared.contracts.people import (
     Channel,
@@ -21,6 +22,8 @@ from shared.contracts.people import (
 
 __all__ = [
     "EVENT_TYPES",
+    "Audience",
+    "CampaignLaunched",
     "Channel",
     "Consent",
     "ConsentChanged",
@@ -38,7 +41,14 @@ __all__ = [
 
 EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
     (cls.type, cls.version): cls
-    for cls in (PersonRegistered, ConsentRequested, ConsentConfirmed, ConsentChanged, PersonErased)
+    for cls in (
+        PersonRegistered,
+        ConsentRequested,
+        ConsentConfirmed,
+        ConsentChanged,
+        PersonErased,
+        CampaignLaunched,
+    )
 }
 
 

@@ -1,0 +1,136 @@
+"""Every write to campaigns, each with its audit entry in the same transaction; a launch also
+with its ``campaign.launched`` event in the outbox. The API and the console pages both write
+through here. Each write locks the campaign first, so the rules are checked against the status
+it has when it changes, and against the organisation it belongs to then."""
+
+import uuid
+from dataclasses import dataclass
+from enum import Enum
+from typing import NamedTuple
+from uuid import UUID
+
+import asyncpg
+from aiohttp import web
+
+from services.engagement.accounts import store as accounts_store
+from services.engagement.campaigns import store
+from services.engagement.campaigns.models import CampaignFields, CampaignStatus, Step, after, editable
+from shared.auth import Account, organisation
+from shared.contracts import Audience, CampaignLaunched
+from shared.db import DbConnection
+from shared.http import POOL, SERVICE, request_id
+from shared.outbox import emit
+
+PRODUCER = "engagement"
+
+
+class Why(NamedTuple):
+    field: str | None  # the field a refusal is about; None: the whole request
+    status: int
+
+
+class Refusal(Enum):
+    """Why a write was refused."""
+
+    UNKNOWN_ORGANISATION = Why("organisation_id", 422)
+    UNKNOWN_REGION = Why("audience.region_ids", 422)
+    UNKNOWN_COP = Why("audience.cop_ids", 422)
+    NOT_A_DRAFT = Why("status", 409)
+    NOT_LAUNCHED = Why("status", 409)
+    NOT_YOURS = Why(None, 403)
+    NOT_FOUND = Why(None, 404)
+
+
+class Refused(Exception):
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.name)
+        self.refusal = refusal
+
+
+_FOREIGN_KEYS = {
+    "campaign_regions_region_id_fkey": Refusal.UNKNOWN_REGION,
+    "campaign_cops_cop_id_fkey": Refusal.UNKNOWN_COP,
+    "campaigns_organisation_id_fkey": Refusal.UNKNOWN_ORGANISATION,
+}
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who writes, in which request: what each audit entry and event names."""
+
+    pool: asyncpg.Pool
+    account: Account
+    service: str
+    request_id: str
+
+    @classmethod
+    def of(cls, request: web.Request, account: Account) -> "Writer":
+        return cls(request.app[POOL], account, request.app[SERVICE], request_id(request))
+
+    async def _audit(self, conn: DbConnection, action: str, campaign_id: UUID) -> None:
+        await accounts_store.record_action(
+            conn,
+            self.account.id,
+            self.account.roles_text(),
+            action,
+            f"campaign:{campaign_id}",
+            self.service,
+            self.request_id,
+        )
+
+    async def _lock(self, conn: DbConnection, campaign_id: UUID) -> CampaignStatus:
+        """The campaign's status, once it is locked and known to be the account's to change."""
+        row = await store.lock(conn, campaign_id)
+        if row is None:
+            raise Refused(Refusal.NOT_FOUND)
+        if not organisation(row["organisation_id"]).met_by(self.account):
+            raise Refused(Refusal.NOT_YOURS)
+        return CampaignStatus(row["status"])
+
+    async def save(self, campaign_id: UUID | None, fields: CampaignFields) -> UUID:
+        """Create (no id) or change a draft; its id. The caller has checked the account may
+        write for ``fields.organisation_id``."""
+        saved = campaign_id or uuid.uuid4()
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                if campaign_id is None:
+                    await store.insert(conn, saved, fields)
+                else:
+                    if not editable(await self._lock(conn, saved)):
+                        raise Refused(Refusal.NOT_A_DRAFT)
+                    await store.update(conn, saved, fields)
+                await self._audit(conn, "campaign.changed" if campaign_id else "campaign.created", saved)
+        except asyncpg.ForeignKeyViolationError as exc:
+            raise Refused(_FOREIGN_KEYS.get(exc.constraint_name or "", Refusal.NOT_FOUND)) from exc
+        return saved
+
+    async def take(self, campaign_id: UUID, step: Step) -> None:
+        """Launch or close. A launch announces the campaign in the same transaction: if the
+        event cannot be written, the campaign stays a draft."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            status = after(await self._lock(conn, campaign_id), step)
+            if status is None:
+                raise Refused(Refusal.NOT_A_DRAFT if step is Step.LAUNCH else Refusal.NOT_LAUNCHED)
+            await store.set_status(conn, campaign_id, status)
+            await self._audit(conn, f"campaign.{status.value}", campaign_id)
+            if status is CampaignStatus.LAUNCHED:
+                await self._announce(conn, campaign_id)
+
+    async def _announce(self, conn: DbConnection, campaign_id: UUID) -> None:
+        row = await store.campaign(conn, campaign_id)
+        assert row is not None  # locked by this transaction
+        event = CampaignLaunched(
+            campaign_id=campaign_id,
+            organisation_id=row["organisation_id"],
+            title=row["title"],
+            audience=Audience.model_validate_json(row["audience"]),
+            launched_at=row["launched_at"],
+        )
+        await emit(
+            conn,
+            event,
+            producer=PRODUCER,
+            correlation_id=self.request_id,
+            actor=f"account:{self.account.id}",
+            aggregate=f"campaign:{campaign_id}",
+        )

@@ -1,0 +1,106 @@
+"""How representative a campaign's audience is of the population of its regions. No I/O.
+
+Each region's share of the audience (its people among the audience's people in the campaign's
+regions) is set beside its share of the population (its households among theirs, from the
+region baselines' household totals). A region whose audience share is under four fifths of its
+population share is under-represented, the most under-represented first: that is where the
+outreach should go next. Regions without a household total are listed, not compared: nothing is
+made up. Regions that overlap (a metro and its counties) are each counted whole, for the people
+and the households alike, so their shares stay comparable."""
+
+from fractions import Fraction
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from services.engagement.campaigns.models import AudienceSize
+
+# The "four-fifths" rule of thumb for adverse impact, read as: fewer than 4 in the audience for
+# every 5 the population would have there.
+UNDER = Fraction(4, 5)
+NAMED = 3  # the under-represented regions a page names
+
+
+class RegionCount(BaseModel, frozen=True):
+    """One of a campaign's regions: its audience people and its households (None: no baseline)."""
+
+    region_id: UUID
+    name: str
+    people: int = Field(ge=0)
+    households: int | None = Field(ge=0)
+
+
+class RegionReach(BaseModel, frozen=True):
+    region_id: UUID
+    name: str
+    people: int
+    households: int | None
+    audience_share: float | None = Field(
+        description="its share of the audience in the compared regions; none when not compared"
+    )
+    population_share: float | None = Field(description="its share of their households")
+    representation: float | None = Field(
+        description="audience share / population share: 1 is as the population, under 0.8 under-represented"
+    )
+
+
+class Reach(BaseModel, frozen=True):
+    audience: AudienceSize
+    regions: tuple[RegionReach, ...]
+    under_represented: tuple[UUID, ...] = Field(
+        description=f"the most under-represented regions, at most {NAMED}, the most first"
+    )
+    # Measured by services not built yet (sending, surveys, meetings): none until they are.
+    contacted: None = None
+    responded: None = None
+    registered: None = None
+    attended: None = None
+
+
+def shares(regions: list[RegionCount]) -> dict[UUID, tuple[Fraction, Fraction]]:
+    """Each compared region's (audience share, population share): the regions with households,
+    when someone in the audience lives in one of them (else there is nothing to compare)."""
+    compared = [r for r in regions if r.households]
+    people = sum(r.people for r in compared)
+    households = sum(r.households or 0 for r in compared)
+    if people == 0:
+        return {}
+    return {
+        r.region_id: (Fraction(r.people, people), Fraction(r.households or 0, households)) for r in compared
+    }
+
+
+def under_represented(regions: list[RegionCount]) -> list[UUID]:
+    """The regions under four fifths of their population share, the most under-represented
+    first (ties: the larger population first, then the name, so the order is stable)."""
+    by_id = {r.region_id: r for r in regions}
+    found = [
+        (audience / population, -population, by_id[region_id].name, region_id)
+        for region_id, (audience, population) in shares(regions).items()
+        if audience / population < UNDER
+    ]
+    return [region_id for *_, region_id in sorted(found)]
+
+
+def reach(audience: AudienceSize, regions: list[RegionCount]) -> Reach:
+    compared = shares(regions)
+
+    def one(r: RegionCount) -> RegionReach:
+        audience_share, population_share = compared.get(r.region_id, (None, None))
+        return RegionReach(
+            region_id=r.region_id,
+            name=r.name,
+            people=r.people,
+            households=r.households,
+            audience_share=None if audience_share is None else float(audience_share),
+            population_share=None if population_share is None else float(population_share),
+            representation=None
+            if audience_share is None or population_share is None
+            else float(audience_share / population_share),
+        )
+
+    return Reach(
+        audience=audience,
+        regions=tuple(one(r) for r in regions),
+        under_represented=tuple(under_represented(regions)[:NAMED]),
+    )

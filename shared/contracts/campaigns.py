@@ -1,0 +1,50 @@
+"""Events about campaigns: an organisation's outreach to an audience it defines.
+
+An audience is a definition (regions, ZIP codes, CoPs, tags of people), never a list of people:
+``campaign.launched`` names who is meant, and no one's contact data travels with it. Whoever
+sends later resolves the audience against people's current consent."""
+
+from datetime import datetime
+from typing import Annotated, Self
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from shared.contracts.envelope import Event
+
+ZipCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{5}$")]
+# A tag an organizer puts on people ("manufacturing", "youth-council"): lower case, one word.
+Tag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+MAX_PARTS = 50
+
+
+class Audience(BaseModel):
+    """Who a campaign is for: anyone in any of the regions (by their ZIP code), in any of the ZIP
+    codes, a member of any of the CoPs, or tagged with any of the tags. Each list without repeats."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    region_ids: tuple[UUID, ...] = Field(default=(), max_length=MAX_PARTS)
+    zip_codes: tuple[ZipCode, ...] = Field(default=(), max_length=200)
+    cop_ids: tuple[UUID, ...] = Field(default=(), max_length=MAX_PARTS)
+    tags: tuple[Tag, ...] = Field(default=(), max_length=MAX_PARTS)
+
+    @model_validator(mode="after")
+    def _no_repeats(self) -> Self:
+        for name in ("region_ids", "zip_codes", "cop_ids", "tags"):
+            parts = getattr(self, name)
+            if len(set(parts)) != len(parts):
+                raise ValueError(f"{name} names one twice")
+        return self
+
+
+class CampaignLaunched(Event):
+    """A campaign left its draft: its audience is fixed from now on. Ids and the definition only."""
+
+    type = "campaign.launched"
+
+    campaign_id: UUID
+    organisation_id: UUID
+    title: str = Field(min_length=1, max_length=200)
+    audience: Audience
+    launched_at: datetime
