@@ -146,12 +146,11 @@ async def load_community(conn: DbConnection) -> int:
     return new
 
 
-# The Bay Area initiative's campaign, over the nine counties of its region. The demo's two Bay
-# Area people get the ZIP regions of their addresses inside their counties, so that its reach page
-# has someone to place (a person is in a region by their ZIP code), and a tag.
+# The Bay Area initiative's campaign, over the nine counties of its region. The ZIP codes of the
+# demo's two Bay Area people become ZIP regions inside their counties, so that its reach page has
+# someone to place (a person is in a region by their ZIP code).
 DEMO_CAMPAIGN_ID = uuid.uuid5(_NAMESPACE, "campaign:Manufacturing the Dream")
 DEMO_ZIPS = [("860Z200US94607", "0500000US06001"), ("860Z200US95116", "0500000US06085")]
-DEMO_TAGGED = {"Demo: Workforce organizer, Oakland (Bay Area initiative)": ["manufacturing"]}
 
 
 async def load_campaigns(conn: DbConnection) -> int:
@@ -169,8 +168,6 @@ async def load_campaigns(conn: DbConnection) -> int:
             county_id = await regions_store.find_region(conn, county)
             assert county_id is not None  # imported by load_regions
             await regions_store.nest(conn, county_id, [geo_id])
-        for name, tags in DEMO_TAGGED.items():
-            await campaigns_store.tag_people(conn, uuid.uuid5(_NAMESPACE, name), tags)
         counties = DEMO_GROUPS[0][3]
         county_ids = [await regions_store.find_region(conn, county) for county in counties]
         initiative = uuid.uuid5(_NAMESPACE, f"organisation:{DEMO_ORGANISATIONS[1][0]}")
@@ -179,6 +176,6 @@ async def load_campaigns(conn: DbConnection) -> int:
             title="Demo: Manufacturing the Dream",
             goal="Bring residents of every Bay Area county into the conversation about making things "
             "locally again: who the new manufacturing jobs are for, and where they go.",
-            audience=Audience(region_ids=tuple(i for i in county_ids if i), tags=("manufacturing",)),
+            audience=Audience(region_ids=tuple(i for i in county_ids if i)),
         )
         return int(await campaigns_store.insert(conn, DEMO_CAMPAIGN_ID, campaign, is_demo=True))

@@ -13,8 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from shared.contracts.envelope import Event
 
 ZipCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{5}$")]
-# A tag an organizer puts on people ("manufacturing", "youth-council"): lower case, one word.
-Tag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+# A tag on people ("manufacturing", "youth council"), as people imports store them: lower case,
+# 1 to 40 characters, no comma or semicolon (the separators of forms and files).
+Tag = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[^\x00-\x1f\x7f-\x9f,;]{1,40}$")
+]
 MAX_PARTS = 50
 
 

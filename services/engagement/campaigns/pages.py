@@ -37,7 +37,7 @@ def field_messages() -> dict[str, str]:
         "region_ids": _("Choose regions from the list."),
         "zip_codes": _("Enter five-digit ZIP codes, separated by commas, each once."),
         "cop_ids": _("Choose CoPs from the list."),
-        "tags": _("Enter tags of lower-case letters, digits and hyphens, separated by commas, each once."),
+        "tags": _("Enter tags of up to 40 characters, separated by commas, each once."),
         "survey_ids": _("Enter survey ids, separated by commas, each once."),
         "meeting_ids": _("Enter meeting ids, separated by commas, each once."),
         "decision_ids": _("Enter decision ids, separated by commas, each once."),
@@ -85,8 +85,8 @@ def typed_from(found: Campaign) -> dict[str, Any]:
     }
 
 
-def _items(text: str) -> list[str]:
-    return [item for item in re.split(r"[\s,]+", text) if item]
+def _items(text: str, separators: str = r"[\s,;]+") -> list[str]:
+    return [item.strip() for item in re.split(separators, text) if item.strip()]
 
 
 def fields_of(typed: Mapping[str, Any]) -> CampaignFields:
@@ -94,7 +94,7 @@ def fields_of(typed: Mapping[str, Any]) -> CampaignFields:
         "region_ids": typed["region_ids"],
         "cop_ids": typed["cop_ids"],
         "zip_codes": _items(typed["zip_codes"]),
-        "tags": [tag.lower() for tag in _items(typed["tags"])],
+        "tags": _items(typed["tags"], r"[,;]"),  # a tag may hold spaces: "youth council"
     }
     linked = {name: _items(typed[name]) for name in LISTED[2:]}
     return CampaignFields.model_validate(

@@ -1,6 +1,6 @@
-"""The SQL of campaigns and their audiences. A person is in a region when their ZIP code is that
-of a ZIP region (GEO_ID ...US<zip>) inside it, however many levels down; erased people are no
-longer in ``people``, so no audience counts them."""
+"""The SQL of campaigns and their audiences. A person is in a region when their own region (an
+import's) or their ZIP code's ZIP region (GEO_ID ...US<zip>) is inside it, however many levels
+down; erased people are no longer in ``people``, so no audience counts them."""
 
 from collections.abc import Sequence
 from uuid import UUID
@@ -137,13 +137,13 @@ _AUDIENCE = """WITH RECURSIVE inside (root, id) AS (
                    SELECT inside.root, substring(r.geo_id FROM 'US([0-9]{5})$')
                    FROM inside JOIN regions r ON r.id = inside.id WHERE r.kind = 'zip'),
                audience AS (
-                   SELECT p.id, left(p.postal_code, 5) AS zip, p.consent_confirmed_at
+                   SELECT p.id, p.region_id, left(p.postal_code, 5) AS zip, p.consent_confirmed_at
                    FROM people p
                    WHERE left(p.postal_code, 5) IN (SELECT zip FROM zips UNION SELECT unnest($2::text[]))
+                      OR p.region_id IN (SELECT id FROM inside)
                       OR EXISTS (SELECT 1 FROM cop_members m
                                  WHERE m.person_id = p.id AND m.cop_id = ANY($3::uuid[]))
-                      OR EXISTS (SELECT 1 FROM person_tags t
-                                 WHERE t.person_id = p.id AND t.tag = ANY($4::text[])))"""
+                      OR p.tags && $4::text[])"""
 # Joined from constants only (every value is a bound parameter): ruff's S608 cannot tell.
 _AUDIENCE_SIZE = (
     _AUDIENCE  # noqa: S608
@@ -156,8 +156,9 @@ _AUDIENCE_SIZE = (
 _REGION_COUNTS = (
     _AUDIENCE  # noqa: S608
     + """ SELECT r.id AS region_id, r.name,
-                 (SELECT count(DISTINCT a.id) FROM audience a JOIN zips z ON z.zip = a.zip
-                  WHERE z.root = r.id) AS people,
+                 (SELECT count(*) FROM audience a
+                  WHERE a.zip IN (SELECT zip FROM zips WHERE root = r.id)
+                     OR a.region_id IN (SELECT id FROM inside WHERE root = r.id)) AS people,
                  (SELECT b.estimate FROM baselines b
                   WHERE b.region_id = r.id AND b.band = 'total'
                     AND b.dimension IN ('household_income', 'tenure')
@@ -207,14 +208,4 @@ async def choosable_organisations(conn: Db, organisations: Sequence[UUID] | None
         """SELECT id, name FROM organisations WHERE $1::uuid[] IS NULL OR id = ANY($1)
            ORDER BY lower(name), id LIMIT 1000""",
         None if organisations is None else list(organisations),
-    )
-
-
-async def tag_people(conn: Db, person_id: UUID, tags: Sequence[str]) -> None:
-    """Tag a person (the demo's people: no page tags anyone yet)."""
-    await conn.execute(
-        """INSERT INTO person_tags (person_id, tag) SELECT $1, unnest($2::text[])
-           ON CONFLICT DO NOTHING""",
-        person_id,
-        list(tags),
     )

@@ -1,16 +1,8 @@
 -- Campaigns: an organisation's outreach to an audience, draft -> launched -> closed. The audience
--- is a definition (regions, ZIP codes, CoPs, tags), resolved against people when it is counted.
+-- is a definition (regions, ZIP codes, CoPs, tags of people), resolved against people when it is
+-- counted.
 -- Its regions and CoPs are rows with foreign keys (a campaign cannot name one that does not
 -- exist); surveys, meetings and decisions are ids only, for services that do not exist yet.
-
--- Tags an organizer puts on people ("manufacturing"), which an audience can name. They go with
--- the person when the person is erased.
-CREATE TABLE person_tags (
-    person_id uuid NOT NULL REFERENCES people (id) ON DELETE CASCADE,
-    tag       text NOT NULL CHECK (tag ~ '^[a-z0-9][a-z0-9_-]{0,39}$'),
-    PRIMARY KEY (person_id, tag)
-);
-CREATE INDEX person_tags_tag ON person_tags (tag);
 
 CREATE TABLE campaigns (
     id              uuid PRIMARY KEY,
