@@ -56,14 +56,16 @@ def _session_check(accounts: str) -> str:
 
 # The client's own request id when well-formed (the services accept the same form), else nginx's.
 # Both the services and this log carry it, so a request's lines can be joined. The path is logged
-# without its query string, which may hold a token (survey links), and a consent link's token is
-# blanked: whoever reads the logs must not be able to confirm someone's consent.
+# without its query string, which may hold a token (survey links), and a consent link's or a
+# resident's sign-in link's token is blanked: whoever reads the logs must not be able to confirm
+# someone's consent or open their page.
 _REQUEST_LOG = r"""  map $http_x_request_id $civic_request_id {
     "~^[A-Za-z0-9._-]{8,64}$" $http_x_request_id;
     default $request_id;
   }
   map $request_uri $civic_path {
     "~^/confirm/" "/confirm/{token}";
+    "~^/me/sign-in/" "/me/sign-in/{token}";
     "~^(?<path_only>[^?]*)" $path_only;
   }
   log_format civic escape=json '{"ts":"$time_iso8601","service":"nginx","method":"$request_method",'

@@ -18,6 +18,7 @@ from shared.contracts import (
     InvalidMessage,
     PersonErased,
     PersonRegistered,
+    SignInLinkRequested,
     parse_message,
 )
 from shared.contracts.export import SCHEMA_DIR, current_schemas
@@ -94,10 +95,14 @@ def test_any_bytes_parse_or_raise_invalid_message(body: bytes) -> None:
 
 
 def test_contact_data_travels_only_to_notifications() -> None:
-    """Only person.consent_requested carries contact data, and notifications alone binds it
-    (routing key = type); person.registered and person.erased go to every service."""
+    """Only person.consent_requested and person.sign_in_link_requested carry contact data, and
+    notifications alone binds them (routing key = type); person.registered and person.erased go
+    to every service."""
     carrying = {key for key, contract in EVENT_TYPES.items() if CONTACT_DATA & set(contract.model_fields)}
-    assert carrying == {(ConsentRequested.type, ConsentRequested.version)}
+    assert carrying == {
+        (ConsentRequested.type, ConsentRequested.version),
+        (SignInLinkRequested.type, SignInLinkRequested.version),
+    }
     assert set(ConsentRequested.model_fields) >= CONTACT_DATA
     bound = {
         spec.name: {key for sub in spec.subscriptions for key in sub.routing_keys}
@@ -110,4 +115,5 @@ def test_contact_data_travels_only_to_notifications() -> None:
         ConsentConfirmed.type,
         ConsentChanged.type,
         PersonErased.type,
+        SignInLinkRequested.type,
     }

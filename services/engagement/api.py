@@ -21,6 +21,7 @@ from services.engagement.registration import (
     confirmation_state,
     register_people,
 )
+from services.engagement.residents import pages as resident_pages
 from shared import csrf
 from shared.crashpoints import crash_point
 from shared.group_commit import GroupCommit
@@ -150,6 +151,7 @@ def add_routes(app: web.Application) -> None:
     accounts_api.add_routes(app)
     community_api.add_routes(app)
     community_pages.add_routes(app)
+    resident_pages.add_routes(app)
     campaigns_api.add_routes(app)
     campaigns_pages.add_routes(app)
     people_pages.add_routes(app)

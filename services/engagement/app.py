@@ -4,6 +4,7 @@ from pathlib import Path
 
 from services.engagement import api, throttle
 from services.engagement.accounts import api as accounts_api
+from services.engagement.residents import pages as resident_pages
 from shared.runtime import ServiceSpec
 
 SPEC = ServiceSpec(
@@ -24,7 +25,13 @@ SPEC = ServiceSpec(
         "/api/v1/cops",
         "/api/v1/campaigns",
         "/cops/",
+        "= /me",
+        "/me/",
     ),
     operations=api.OPERATIONS,
-    background=(throttle.forget_old_attempts, accounts_api.forget_old_attempts),
+    background=(
+        throttle.forget_old_attempts,
+        accounts_api.forget_old_attempts,
+        resident_pages.forget_expired,
+    ),
 )

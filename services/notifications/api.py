@@ -3,6 +3,7 @@
 import aiohttp_jinja2
 from aiohttp import web
 
+from services.notifications import person_export
 from shared.http import POOL
 from shared.i18n import gettext_ as _
 
@@ -28,4 +29,5 @@ async def notifications_page(request: web.Request) -> dict[str, object]:
 
 
 def add_routes(app: web.Application) -> None:
+    person_export.add_routes(app)
     app.router.add_get("/notifications/", notifications_page)

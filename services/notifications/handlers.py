@@ -15,6 +15,7 @@ from shared.contracts import (
     Envelope,
     PersonErased,
     PersonRegistered,
+    SignInLinkRequested,
 )
 from shared.db import DbConnection
 from shared.ordering import ended, newer_than_applied
@@ -91,6 +92,13 @@ async def on_consent_changed(event: ConsentChanged, conn: DbConnection, envelope
     await mail.cancel_unconsented(conn, event.person_id, event.consents)
 
 
+async def on_sign_in_link_requested(
+    event: SignInLinkRequested, conn: DbConnection, envelope: Envelope
+) -> None:
+    if not await ended(conn, ERASED, envelope):
+        await mail.queue_sign_in_link(conn, event)
+
+
 async def on_person_erased(event: PersonErased, conn: DbConnection, envelope: Envelope) -> None:
     """The contact point, every mail and the consent set's position go; the tombstone stays."""
     await newer_than_applied(conn, ERASED, envelope)
@@ -109,5 +117,6 @@ PEOPLE = Subscription(
         ConsentConfirmed: on_consent_confirmed,
         ConsentChanged: on_consent_changed,
         PersonErased: on_person_erased,
+        SignInLinkRequested: on_sign_in_link_requested,
     },
 )

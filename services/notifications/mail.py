@@ -5,12 +5,13 @@ a bounded number of attempts. A crash between sending and the commit sends that 
 
 Consent is checked when sending, not when queueing: to an address whose consent is not
 confirmed only its confirmation request goes out, and a confirmation request only while it is
-still needed; a notice goes out only while the person consents to e-mail for its purpose
+still needed; a sign-in link to the person's own page goes out whatever they consented to (they
+asked for it there, and it goes to the address they asked at); a notice goes out only while the person consents to e-mail for its purpose
 (meetings, surveys...), so a withdrawal stops it even if it was claimed for sending later."""
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formatdate, make_msgid
@@ -20,23 +21,27 @@ from uuid import UUID
 import aiosmtplib
 import asyncpg
 
-from shared.contracts import Consent, Purpose
+from shared.contracts import Consent, Purpose, SignInLinkRequested
 from shared.db import DbConnection
 from shared.i18n import translations
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["consent_request", "notice"]
+Kind = Literal["consent_request", "notice", "sign_in_link"]
 BATCH = 20
 # After each failed attempt; once they are used up the mail is marked failed.
 RETRY_AFTER = (timedelta(seconds=30), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
 
 _CLAIM = """
-    SELECT m.id, m.kind, m.params, m.attempts, c.email, c.display_name, c.language
-    FROM outgoing_mail m JOIN contact_points c USING (person_id)
-    WHERE m.status = 'pending' AND m.next_attempt_at <= clock_timestamp() AND c.email IS NOT NULL
+    SELECT m.id, m.kind, m.params, m.attempts, coalesce(m.params ->> 'email', c.email) AS email,
+           coalesce(m.params ->> 'display_name', c.display_name) AS display_name,
+           coalesce(m.params ->> 'language', c.language) AS language
+    FROM outgoing_mail m LEFT JOIN contact_points c USING (person_id)
+    WHERE m.status = 'pending' AND m.next_attempt_at <= clock_timestamp()
+      AND coalesce(m.params ->> 'email', c.email) IS NOT NULL
       AND CASE m.kind WHEN 'consent_request' THEN c.consent_confirmed_at IS NULL
+                      WHEN 'sign_in_link' THEN true
                       ELSE c.consent_confirmed_at IS NOT NULL AND 'email:' || m.purpose = ANY (c.consents) END
     ORDER BY m.next_attempt_at, m.id
     LIMIT $1
@@ -50,6 +55,21 @@ async def queue_consent_request(
         "INSERT INTO outgoing_mail (person_id, kind, params) VALUES ($1, 'consent_request', $2)",
         person_id,
         {"token": token, "confirm_by": confirm_by.isoformat()},
+    )
+
+
+async def queue_sign_in_link(conn: DbConnection, event: SignInLinkRequested) -> None:
+    """The link to the person's own page, to the address it was asked for at (see 0004)."""
+    await conn.execute(
+        "INSERT INTO outgoing_mail (person_id, kind, params) VALUES ($1, 'sign_in_link', $2)",
+        event.person_id,
+        {
+            "token": event.sign_in_token,
+            "valid_until": event.valid_until.isoformat(),
+            "email": event.email,
+            "display_name": event.display_name,
+            "language": event.language,
+        },
     )
 
 
@@ -116,6 +136,9 @@ def compose(row: asyncpg.Record, settings: Settings) -> EmailMessage:
                 ),
             ]
         )
+    elif row["kind"] == "sign_in_link":
+        message["Subject"] = _("Your link to your page on the civic engagement platform")
+        body = _sign_in_body(row, settings, _)
     else:
         message["Subject"] = params["subject"]
         body = params["body"]
@@ -126,6 +149,22 @@ def compose(row: asyncpg.Record, settings: Settings) -> EmailMessage:
     message["Content-Language"] = language
     message.set_content(body + "\n")
     return message
+
+
+def _sign_in_body(row: asyncpg.Record, settings: Settings, _: Callable[[str], str]) -> str:
+    until = format_datetime(datetime.fromisoformat(row["params"]["valid_until"]))
+    return "\n\n".join(
+        [
+            _("Hello %(name)s,") % {"name": row["display_name"] or ""},
+            _(
+                "You, or someone using this address, asked for a link to your page on the civic "
+                "engagement platform. To see your data and choices, open this link and press the button:"
+            ),
+            f"{settings.public_base_url}/me/sign-in/{row['params']['token']}",
+            _("The link works once, until %(until)s.") % {"until": until},
+            _("If it was not you, ignore this message: nothing changes without the link."),
+        ]
+    )
 
 
 async def send_batch(pool: asyncpg.Pool, settings: Settings) -> int:

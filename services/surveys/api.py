@@ -4,6 +4,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from pydantic import BaseModel
 
+from services.surveys import person_export
 from shared.auth import ANY_ACCOUNT, requires
 from shared.http import POOL
 from shared.i18n import gettext_ as _
@@ -55,5 +56,6 @@ OPERATIONS = (
 
 
 def add_routes(app: web.Application) -> None:
+    person_export.add_routes(app)
     app.router.add_get("/surveys/", surveys_page)
     app.router.add_get("/api/v1/surveys/tally", tally)

@@ -18,6 +18,7 @@ from shared.contracts.people import (
     PersonErased,
     PersonRegistered,
     Purpose,
+    SignInLinkRequested,
 )
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "PersonErased",
     "PersonRegistered",
     "Purpose",
+    "SignInLinkRequested",
     "parse_message",
 ]
 
@@ -48,6 +50,7 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
         ConsentChanged,
         PersonErased,
         CampaignLaunched,
+        SignInLinkRequested,
     )
 }
 

@@ -85,3 +85,19 @@ class PersonErased(Event):
 
     person_id: UUID
     erased_at: datetime
+
+
+class SignInLinkRequested(Event):
+    """A person asked for a link to their own page (``/me``). Only notifications binds it: it
+    mails the link to this address, which is carried here because notifications keeps a
+    person's address only once they asked to be contacted. The token is the link's secret
+    (engagement keeps only its hash); it is single use and expires at ``valid_until``."""
+
+    type = "person.sign_in_link_requested"
+
+    person_id: UUID
+    display_name: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=320)
+    language: Language = "en"
+    sign_in_token: str = Field(min_length=32, max_length=128)
+    valid_until: datetime
