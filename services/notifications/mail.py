@@ -6,8 +6,9 @@ a bounded number of attempts. A crash between sending and the commit sends that 
 Consent is checked when sending, not when queueing: to an address whose consent is not
 confirmed only its confirmation request goes out, and a confirmation request only while it is
 still needed; a sign-in link to the person's own page goes out whatever they consented to (they
-asked for it there, and it goes to the address they asked at); a notice goes out only while the person consents to e-mail for its purpose
-(meetings, surveys...), so a withdrawal stops it even if it was claimed for sending later."""
+asked for it there, and it goes to the address they asked at); a notice goes out only while the
+person consents to e-mail for its purpose (meetings, surveys...), so a withdrawal stops it even
+if it was claimed for sending later."""
 
 import asyncio
 import logging
