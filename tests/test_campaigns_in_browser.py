@@ -1,0 +1,150 @@
+"""An organizer on a phone (390 x 844, Debian's Chromium, through nginx as `make run` starts it)
+drafts a campaign, is shown an error beside the field with what they typed kept, sees the
+audience's size and reach, launches it by keyboard, and reads its page in Spanish."""
+
+import asyncio
+import signal
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from playwright.async_api import Browser
+
+from services.engagement.accounts import store as accounts
+from services.engagement.accounts.credentials import hash_password
+from shared.auth import Grant, Role
+from shared.db import drop_database
+from shared.settings import Settings
+from tests import test_pages_in_browser
+from tests.support.launcher import free_port, read_until, start_platform
+from tests.test_cops_in_browser import fits
+
+pytestmark = pytest.mark.e2e
+
+browser = test_pages_in_browser.browser  # the Chromium fixture
+PASSWORD = "a long enough passphrase"
+COUNTY = "Alameda County, California (test)"
+
+
+async def _seed(conn: asyncpg.Connection, email: str) -> None:
+    """An organisation and its organizer, and a county with its households, a ZIP region inside
+    it and a resident there who confirmed they may be contacted."""
+    organisation_id, account_id, county = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await conn.execute(
+        "INSERT INTO organisations (id, name, kind) VALUES ($1, 'Bay Area makers', 'nonprofit')",
+        organisation_id,
+    )
+    await accounts.insert_account(conn, account_id, email, "Olu Organizer", await hash_password(PASSWORD))
+    await accounts.grant(conn, account_id, [Grant(role=Role.ORGANIZER, scope=organisation_id)])
+    await conn.execute(
+        "INSERT INTO regions (id, kind, name, geo_id) VALUES ($1, 'county', $2, '0500000US06001')",
+        county,
+        COUNTY,
+    )
+    await conn.execute(
+        """INSERT INTO regions (kind, name, geo_id, parent_id)
+           VALUES ('zip', 'ZIP 94607', '860Z200US94607', $1)""",
+        county,
+    )
+    await conn.execute(
+        """INSERT INTO baselines (region_id, dimension, band, estimate, source_table, source_year)
+           VALUES ($1, 'tenure', 'total', 590000, 'B25003', 2024)""",
+        county,
+    )
+    await conn.execute(
+        """INSERT INTO people (id, display_name, language, postal_code, consent_to_contact,
+                               consent_confirmed_at)
+           VALUES ($1, 'Resident', 'en', '94607', true, now())""",
+        uuid.uuid4(),
+    )
+
+
+@pytest.fixture
+async def platform(run_settings: Settings, tmp_path: object) -> AsyncIterator[tuple[str, str]]:
+    """The address, and the organizer's e-mail address."""
+    settings = run_settings.with_database(f"civic_campaigns_{uuid.uuid4().hex[:8]}").model_copy(
+        update={
+            "bus_prefix": f"campaigns{uuid.uuid4().hex[:6]}.",
+            **{
+                f"{name}_port": free_port()
+                for name in ("proxy", "engagement", "surveys", "notifications", "smtp")
+            },
+        }
+    )
+    launcher = await start_platform(settings, tmp_path, "--no-demo")  # type: ignore[arg-type]
+    assert launcher.stdout is not None
+    try:
+        line = await read_until(launcher.stdout, r"Open http://", [])
+        email = f"organizer-{uuid.uuid4().hex[:8]}@example.org"
+        conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": "engagement"})
+        try:
+            await _seed(conn, email)
+        finally:
+            await conn.close()
+        yield line.split("Open ", 1)[1].strip().rstrip("/"), email
+    finally:
+        if launcher.returncode is None:
+            launcher.send_signal(signal.SIGINT)
+        await asyncio.wait_for(launcher.stdout.read(), timeout=60)
+        await launcher.wait()
+        await drop_database(settings.migration_database_url)
+
+
+async def test_an_organizer_drafts_and_launches_a_campaign_on_a_phone(
+    browser: Browser, platform: tuple[str, str]
+) -> None:
+    site, email = platform
+    context = await browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = await context.new_page()
+    await page.goto(f"{site}/login")
+    await page.get_by_label("E-mail address").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(f"{site}/console/")
+
+    await page.get_by_role("link", name="Campaigns").click()
+    await page.get_by_role("link", name="New campaign").click()
+    await page.get_by_label("Title").fill("  ")
+    await page.get_by_label("ZIP codes").fill("94607")
+    await page.get_by_label(COUNTY).check()
+    await page.get_by_role("button", name="Save").click()
+    assert await page.locator("#title-error").is_visible()
+    assert await page.get_by_label("Title").get_attribute("aria-invalid") == "true"
+    assert await page.get_by_label("ZIP codes").input_value() == "94607"  # kept as typed
+    assert await page.get_by_label(COUNTY).is_checked()
+    assert await fits(page)
+
+    await page.get_by_label("Title").fill("Manufacturing the Dream")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{site}/console/campaigns/*?saved=1")
+    campaign_url = page.url.split("?")[0]
+    assert await page.get_by_text("1 person in the audience").is_visible()
+    assert await page.get_by_text("1 of them confirmed they agree to be contacted.").is_visible()
+    assert await page.get_by_role(
+        "img", name="Share of the audience and share of households, by region"
+    ).is_visible()
+    table = page.get_by_role("table", name="The audience by region, against the region's households")
+    assert "590,000" in await table.inner_text()
+    assert (
+        await page.get_by_role("table", name="Outreach so far").get_by_text("not yet measured").count() == 4
+    )
+    assert await fits(page)
+
+    await page.get_by_role("button", name="Launch the campaign").focus()
+    await page.keyboard.press("Enter")  # by keyboard
+    await page.wait_for_url(f"{campaign_url}?launched=1")
+    assert await page.get_by_role("status").inner_text() == "Launched: its audience is fixed."
+    assert await page.get_by_role("button", name="Close the campaign").is_visible()
+    assert await page.get_by_role("heading", name="Edit the draft").count() == 0
+
+    await page.goto(f"{campaign_url}?lang=es")
+    assert await page.get_by_role("heading", name="Alcance").is_visible()
+    assert await page.get_by_text("1 persona en el público").is_visible()
+    assert (
+        await page.get_by_role("table", name="Alcance hasta ahora").get_by_text("no medido aún").count() == 4
+    )
+    assert await fits(page)
+    await context.close()
