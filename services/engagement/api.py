@@ -12,6 +12,8 @@ from services.engagement.campaigns import pages as campaigns_pages
 from services.engagement.community import api as community_api
 from services.engagement.community import pages as community_pages
 from services.engagement.people import PersonRegistration, RegistrationAccepted
+from services.engagement.regions import api as regions_api
+from services.engagement.regions import pages as regions_pages
 from services.engagement.people import pages as people_pages
 from services.engagement.registration import (
     Confirmation,
@@ -126,6 +128,7 @@ OPERATIONS = (
     *accounts_api.OPERATIONS,
     *community_api.OPERATIONS,
     *campaigns_api.OPERATIONS,
+    *regions_api.OPERATIONS,
 )
 
 
@@ -155,3 +158,5 @@ def add_routes(app: web.Application) -> None:
     campaigns_api.add_routes(app)
     campaigns_pages.add_routes(app)
     people_pages.add_routes(app)
+    regions_api.add_routes(app)
+    regions_pages.add_routes(app)

@@ -23,6 +23,7 @@ SPEC = ServiceSpec(
         "/api/v1/audit",
         "/api/v1/organisations",
         "/api/v1/cops",
+        "/api/v1/regions",
         "/api/v1/campaigns",
         "/cops/",
         "= /me",
