@@ -133,7 +133,9 @@ async def test_an_organizer_drafts_edits_launches_and_closes_their_organisations
             method, f"/api/v1/campaigns/{campaign_id}{path}", json=edited, headers=organizer
         )
         assert refused.status == 409, (method, path)
-        assert (await refused.json())["errors"][0]["field"] == "status"
+        assert (await refused.json())["errors"] == [
+            {"field": "status", "message": "only a draft can be changed or launched"}
+        ]
     closed = await engagement.post(f"/api/v1/campaigns/{campaign_id}/close", headers=organizer)
     assert (await closed.json())["status"] == "closed"
     assert (await engagement.post(f"/api/v1/campaigns/{campaign_id}/close", headers=organizer)).status == 409
@@ -151,7 +153,9 @@ async def test_a_draft_cannot_be_closed_and_a_launch_that_cannot_announce_leaves
     organisation_id = await an_organisation(engagement)
     created = await engagement.post("/api/v1/campaigns", json=draft(organisation_id), headers=ADMIN)
     campaign_id = (await created.json())["id"]
-    assert (await engagement.post(f"/api/v1/campaigns/{campaign_id}/close", headers=ADMIN)).status == 409
+    draft_closed = await engagement.post(f"/api/v1/campaigns/{campaign_id}/close", headers=ADMIN)
+    assert draft_closed.status == 409
+    assert (await draft_closed.json())["detail"] == "only a launched campaign can be closed"
 
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the outbox is unwritable")
@@ -323,6 +327,16 @@ async def test_the_console_keeps_what_was_typed_beside_an_error_then_saves_shows
     assert launched.status == 303
     page = await (await engagement.get(launched.headers["Location"], headers=organizer)).text()
     assert "Launched" in page and "Edit the draft" not in page
+    late = {**typed, "csrf": csrf_of(page), "title": "Changed after launch", "zip_codes": ""}
+    too_late = await engagement.post(location.split("?")[0], data=late, headers=organizer)
+    assert too_late.status == 422 and "only a draft can be changed" in await too_late.text()
+    assert "Changed after launch" not in await (await engagement.get(location, headers=organizer)).text()
+    other = as_(f"organizer:{uuid.uuid4()}")
+    assert (await engagement.get(location, headers=other)).status == 403
+    refused_launch = await engagement.post(
+        location.split("?")[0] + "/close", data={"csrf": "x"}, headers=other
+    )
+    assert refused_launch.status == 403
     spanish = await engagement.get(location.split("?")[0] + "?lang=es", headers=organizer)
     assert "no medido aún" in await spanish.text()
 
@@ -342,5 +356,6 @@ async def test_the_demo_campaign_loads_once_over_the_bay_area_counties(
         regions = await conn.fetchval(
             "SELECT count(*) FROM campaign_regions WHERE campaign_id = $1", demo.DEMO_CAMPAIGN_ID
         )
+    assert row is not None
     assert row["title"] == "Demo: Manufacturing the Dream" and row["is_demo"] and row["status"] == "draft"
     assert regions == 9

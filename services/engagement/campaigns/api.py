@@ -33,10 +33,9 @@ def campaign_of(row: asyncpg.Record) -> Campaign:
 
 def refused(exc: Refused) -> Problem:
     """The refusal as a problem; one about a field names it (``audience.region_ids``)."""
-    detail = exc.refusal.name.lower().replace("_", " ")
-    field, status = exc.refusal.value
+    field, status, detail = exc.refusal.value
     errors = [] if field is None else [{"field": field, "message": detail}]
-    return Problem(status, detail.capitalize(), detail, errors=errors)
+    return Problem(status, "Refused", detail, errors=errors)
 
 
 def own_organisations(account: Account) -> list[UUID] | None:

@@ -27,18 +27,19 @@ PRODUCER = "engagement"
 class Why(NamedTuple):
     field: str | None  # the field a refusal is about; None: the whole request
     status: int
+    detail: str  # also what tells two refusals of one field and status apart
 
 
 class Refusal(Enum):
     """Why a write was refused."""
 
-    UNKNOWN_ORGANISATION = Why("organisation_id", 422)
-    UNKNOWN_REGION = Why("audience.region_ids", 422)
-    UNKNOWN_COP = Why("audience.cop_ids", 422)
-    NOT_A_DRAFT = Why("status", 409)
-    NOT_LAUNCHED = Why("status", 409)
-    NOT_YOURS = Why(None, 403)
-    NOT_FOUND = Why(None, 404)
+    UNKNOWN_ORGANISATION = Why("organisation_id", 422, "no such organisation")
+    UNKNOWN_REGION = Why("audience.region_ids", 422, "no such region")
+    UNKNOWN_COP = Why("audience.cop_ids", 422, "no such CoP")
+    NOT_A_DRAFT = Why("status", 409, "only a draft can be changed or launched")
+    NOT_LAUNCHED = Why("status", 409, "only a launched campaign can be closed")
+    NOT_YOURS = Why(None, 403, "not a campaign of your organisations")
+    NOT_FOUND = Why(None, 404, "no such campaign")
 
 
 class Refused(Exception):

@@ -164,21 +164,30 @@ async def new_campaign_page(request: web.Request) -> web.Response:
     return await _new_form(request, check(request, ORGANIZER), {"region_ids": [], "cop_ids": []}, {})
 
 
-@requires(ORGANIZER)
-async def create_campaign(request: web.Request) -> web.Response:
-    account = check(request, ORGANIZER)
+async def _save(
+    request: web.Request, account: Account, campaign_id: UUID | None
+) -> tuple[web.Response | None, dict[str, Any], dict[str, str]]:
+    """Save the form (a new draft without an id): the 303 to its page, or what was typed and
+    the errors to show beside it. Saving for an organisation not the account's is a 403."""
     data = await request.post()
     typed = typed_of(data)
     fields, errors = validated(request, data, typed)
     if fields is not None:
         check(request, organisation(fields.organisation_id))
         try:
-            campaign_id = await Writer.of(request, account).save(None, fields)
-            return _see_other(f"/console/campaigns/{campaign_id}?saved=1")
+            saved = await Writer.of(request, account).save(campaign_id, fields)
+            return _see_other(f"/console/campaigns/{saved}?saved=1"), typed, {}
         except Refused as exc:
             field, message = refusal_message(exc.refusal)
             errors = {field: message}
-    return await _new_form(request, account, typed, errors, 422)
+    return None, typed, errors
+
+
+@requires(ORGANIZER)
+async def create_campaign(request: web.Request) -> web.Response:
+    account = check(request, ORGANIZER)
+    saved, typed, errors = await _save(request, account, None)
+    return saved or await _new_form(request, account, typed, errors, 422)
 
 
 async def _owned(request: web.Request) -> tuple[UUID, Account, Campaign]:
@@ -220,18 +229,8 @@ async def campaign_page(request: web.Request) -> web.Response:
 @requires(ORGANIZER)
 async def change_campaign(request: web.Request) -> web.Response:
     campaign_id, account, _found = await _owned(request)
-    data = await request.post()
-    typed = typed_of(data)
-    fields, errors = validated(request, data, typed)
-    if fields is not None:
-        check(request, organisation(fields.organisation_id))
-        try:
-            await Writer.of(request, account).save(campaign_id, fields)
-            return _see_other(f"/console/campaigns/{campaign_id}?saved=1")
-        except Refused as exc:
-            field, message = refusal_message(exc.refusal)
-            errors = {field: message}
-    return await _campaign_page(request, typed, errors, 422)
+    saved, typed, errors = await _save(request, account, campaign_id)
+    return saved or await _campaign_page(request, typed, errors, 422)
 
 
 async def _take(request: web.Request, step: Step, done: str) -> web.Response:
