@@ -26,6 +26,7 @@ from services.engagement.people.erasing import erase_person
 from services.engagement.residents import details, export, store, tokens
 from shared import csrf
 from shared.contracts import SignInLinkRequested
+from shared.db import DbConnection
 from shared.http import POOL, SETTINGS, request_id
 from shared.i18n import gettext_ as _
 from shared.outbox import emit
@@ -140,7 +141,7 @@ async def save_details(request: web.Request) -> web.Response:
 
 
 async def _withdraw_sms_without_a_number(
-    conn: Any, person_id: UUID, phone: str | None, correlation_id: str
+    conn: DbConnection, person_id: UUID, phone: str | None, correlation_id: str
 ) -> None:
     """A number removed takes its SMS consent with it: nothing may be sent to no number."""
     sms = {c for c in await people_store.current_consents(conn, person_id) if c.channel == "sms"}
