@@ -17,7 +17,7 @@ from typing import Any
 import uvloop
 from rich.console import Console
 
-from bench import drain, ingest
+from bench import drain, ingest, people_import
 from bench.config import BenchConfig, parse_args
 from bench.drain import FLOOR, SERVICE, Paths
 from bench.processes import Child, Children
@@ -41,6 +41,7 @@ class Figures:
         self.cpu = Figure("bus_cpu", "CPU ms/event", "floor_bus")
         self.latency = {rate: Figure(f"e2e_latency_{rate:g}", "ms p99", "floor_bus") for rate in rates}
         self.rss: dict[str, Figure] = {}
+        self.people_import = Figure("people_import", "rows/s", "floor_people_import")
         self.cpu_ms: list[dict[str, float]] = []  # per party, one dict per run's service drain
 
     def rss_figure(self, role: str) -> Figure:
@@ -48,7 +49,7 @@ class Figures:
 
     def results(self) -> list[dict[str, Any]]:
         figures = [self.ingest, self.ingest_nginx, self.drain, self.cpu, *self.latency.values(),
-                   *self.rss.values()]
+                   *self.rss.values(), self.people_import]
         return [f.result() for f in figures if f.runs]
 
     def cpu_medians(self) -> dict[str, float]:
@@ -111,6 +112,9 @@ async def measure(cfg: BenchConfig, console: Console) -> dict[str, Any]:
 
 async def _measure_all(cfg: BenchConfig, box: Sandbox, children: Children, work: Path, console: Console,
                        figures: Figures) -> dict[str, dict[str, float]]:
+    if cfg.only_people_import:  # in-process: none of the services' processes are started
+        figures.people_import.runs.extend(await people_import.measure(box, cfg.runs, console))
+        return {}
     if cfg.profile_dir is not None:
         cfg.profile_dir.mkdir(parents=True, exist_ok=True)
     profile = cfg.profile_dir / "engagement-web.txt" if cfg.profile_dir else None
@@ -182,6 +186,8 @@ async def _measure_all(cfg: BenchConfig, box: Sandbox, children: Children, work:
                 f"{mine.cpu_ms[drain.TOTAL]:.2f} ms/event (floor {floor.cpu_ms[drain.TOTAL]:.2f}); p99 at "
                 + ", ".join(f"{rate:g}/s {r.value:.0f} ms (floor {r.baseline_value:.0f})"
                             for rate, r in latest.items()))
+        if cfg.only is None:
+            figures.people_import.runs.extend(await people_import.measure(box, cfg.runs, console))
         return {} if cfg.only_ingest else await _soak(cfg, paths, roles, console)
     finally:
         await owner.close()

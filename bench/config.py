@@ -23,10 +23,13 @@ class BenchConfig:
     profile_dir: Path | None
     only_ingest: bool = False  # the ingest_http figures alone (their entries replaced in the output)
     only_bus: bool = False  # the bus figures alone: drain, CPU, latency, the bus roles' RSS and soak
+    only_people_import: bool = False  # people_import alone (no service processes)
 
     @property
     def only(self) -> str | None:
         """The figures measured alone, by the name ``--only`` takes, or None for all of them."""
+        if self.only_people_import:
+            return "people_import"
         return "ingest_http" if self.only_ingest else "bus_drain" if self.only_bus else None
 
     @property
@@ -118,10 +121,11 @@ def parse_args(argv: list[str] | None = None) -> BenchConfig:
     )
     p.add_argument(
         "--only",
-        choices=["ingest_http", "bus_drain"],
+        choices=["ingest_http", "bus_drain", "people_import"],
         default=os.environ.get("BENCH_ONLY") or None,
         help="measure only these figures (ingest_http: ingest_http and ingest_http_nginx; bus_drain: "
-        "bus_drain, bus_cpu, e2e_latency_* and the bus roles' rss_*); the output's other "
+        "bus_drain, bus_cpu, e2e_latency_* and the bus roles' rss_*; people_import: importing "
+        "100,000 people from CSV); the output's other "
         "entries are kept as they were (BENCH_ONLY)",
     )
     a = p.parse_args(argv)
@@ -138,4 +142,5 @@ def parse_args(argv: list[str] | None = None) -> BenchConfig:
         profile_dir=a.profile,
         only_ingest=a.only == "ingest_http",
         only_bus=a.only == "bus_drain",
+        only_people_import=a.only == "people_import",
     )

@@ -76,6 +76,7 @@ BASELINES = {
     "floor_ingest_nginx": "the same floor server behind the same nginx",
     "floor_bus": "minimal relay + 2 consumers, same rows, exchange, queues (bench.floor_bus)",
     "idle": "the same process, idle after its warm-up",
+    "floor_people_import": "same rows and outbox rows: csv module, one COPY each (bench.people_import)",
 }
 
 

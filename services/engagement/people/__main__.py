@@ -36,6 +36,7 @@ from shared.auth import Account, Grant
 from shared.settings import get_settings
 
 SCHEMA = "engagement"
+LISTED_ROWS = 20
 
 
 async def _connect() -> asyncpg.Connection:
@@ -99,9 +100,16 @@ async def _import(name: str, data: bytes, by: UUID) -> int:
     print(
         f"{name}: {imported.created} people imported (import {imported.import_id}); "
         f"{len(imported.skipped_rows)} registered already, left as they were"
-        + "".join(f"\n  row {row}: registered already" for row in imported.skipped_rows)
-        + "".join(f"\n  row {row}: the same as an earlier row, dropped" for row in imported.repeated_rows)
     )
+    for rows, what in (
+        (imported.skipped_rows, "registered already"),
+        (imported.repeated_rows, "the same as an earlier row, dropped"),
+    ):
+        # A file imported twice skips every row: the first few say so, the count says the rest.
+        for row in rows[:LISTED_ROWS]:
+            print(f"  row {row}: {what}")
+        if len(rows) > LISTED_ROWS:
+            print(f"  and {len(rows) - LISTED_ROWS} more rows {what}")
     return 0
 
 
