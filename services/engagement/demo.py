@@ -14,6 +14,7 @@ from services.engagement.campaigns.models import Audience, CampaignFields
 from services.engagement.community import store as community
 from services.engagement.community.models import CopFields, OrganisationFields, OrganisationKind
 from services.engagement.people import PersonRegistration
+from services.engagement.regions import demo_places
 from services.engagement.regions import store as regions_store
 from services.engagement.regions.baselines import RegionFigures
 from services.engagement.regions.importing import import_baselines, read_files
@@ -92,12 +93,14 @@ async def load(conn: DbConnection) -> int:
 
 async def load_regions(conn: DbConnection) -> int:
     """Import the demo counties' baselines (again: the figures are replaced, not duplicated) and
-    nest them in the demo's regions; returns how many counties were new."""
+    nest them in the demo's regions, then the cities inside them and their residents
+    (regions/demo_places.py); returns how many counties were new."""
     imported = await import_baselines(conn, read_files(ACS_EXPORTS), is_demo=True)
     async with conn.transaction():
         for region_id, kind, name, counties in DEMO_GROUPS:
             await regions_store.ensure_group(conn, region_id, kind, name, is_demo=True)
             await regions_store.nest(conn, region_id, counties)
+    await demo_places.load(conn)
     return sum(done.created for done in imported)
 
 
