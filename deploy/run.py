@@ -55,7 +55,7 @@ class Launcher:
                 "nginx is missing: install it with `apt-get install -y nginx` (make run does this as root)"
             )
         (RUN_DIR / "logs").mkdir(parents=True, exist_ok=True)
-        (RUN_DIR / "mail").mkdir(exist_ok=True)
+        # No mkdir of mail/: the sink's Maildir makes its cur/new/tmp only when it makes the folder.
         s = self.settings
         self.start(
             "smtp",

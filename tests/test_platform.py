@@ -86,17 +86,26 @@ async def test_make_run_serves_one_address_and_stops_cleanly(
 
             await eventually(surveys_ready, lambda status: status == 200, timeout=60)
 
-        # 5 demo people and the one above, announced through the bus to the other services.
+        # The demo people and the one above, announced through the bus to the other services.
         db = await asyncpg.connect(platform_settings.database_url)
         try:
+            people = await db.fetchval("SELECT count(*) FROM engagement.people")
+            assert people > 1
             for table in ("notifications.contact_points", "surveys.respondents"):
                 await eventually(
                     lambda table=table: db.fetchval(f"SELECT count(*) FROM {table}"),
-                    lambda n: n == 6,
+                    lambda n: n == people,
                     timeout=60,
                 )
         finally:
             await db.close()
+
+        # The registration's confirmation request was mailed to the SMTP sink's mailbox.
+        async def mailed() -> list[str]:
+            inbox = tmp_path / "mail" / "new"
+            return [m.read_text() for m in inbox.iterdir()] if inbox.is_dir() else []
+
+        await eventually(mailed, lambda mails: any("proxy@example.org" in m for m in mails), timeout=60)
         # Loading the demo data again (a second `make run`) changes nothing.
         assert (await prepare(platform_settings))["demo_people"] == 0
     finally:
