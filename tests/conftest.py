@@ -86,31 +86,30 @@ def settings(run_settings: Settings) -> Settings:
 
 
 @pytest.fixture(autouse=True)
-async def _delete_the_tests_queues(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[None]:
+async def _delete_the_tests_queues(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
     """Delete every queue a test declared once it ends. A quorum queue keeps about three of the
     broker's file handles: with RabbitMQ's usual limit (927 handles at ulimit 1024) some 300
     queues left behind by earlier tests stop the broker answering any new connection."""
-    declared: set[str] = set()
+    declared: dict[str, set[str]] = {}  # broker URL -> queue names
     declare = aio_pika.channel.Channel.declare_queue
 
     async def recording(self: aio_pika.channel.Channel, name: str | None = None, **kwargs: object) -> object:
         queue = await declare(self, name, **kwargs)  # type: ignore[arg-type]
-        declared.add(queue.name)
+        url = str(self._connection.url)  # type: ignore[attr-defined]  # a Connection, which has one
+        declared.setdefault(url, set()).add(queue.name)
         return queue
 
     monkeypatch.setattr(aio_pika.channel.Channel, "declare_queue", recording)
     yield
     monkeypatch.undo()
-    if not declared:
-        return
-    run_settings: Settings = request.getfixturevalue("run_settings")
-    connection = await aio_pika.connect(run_settings.rabbitmq_url)
-    async with connection:
-        channel = await connection.channel()
-        for name in sorted(declared):
-            await channel.queue_delete(name)
+    for url, names in declared.items():
+        with contextlib.suppress(aio_pika.exceptions.AMQPConnectionError, OSError):
+            # A broker of the test's own may be gone by now, and its queues with it.
+            connection = await aio_pika.connect(url)
+            async with connection:
+                channel = await connection.channel()
+                for name in sorted(names):
+                    await channel.queue_delete(name)
 
 
 @pytest.fixture

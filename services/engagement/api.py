@@ -12,9 +12,9 @@ from services.engagement.campaigns import pages as campaigns_pages
 from services.engagement.community import api as community_api
 from services.engagement.community import pages as community_pages
 from services.engagement.people import PersonRegistration, RegistrationAccepted
+from services.engagement.people import pages as people_pages
 from services.engagement.regions import api as regions_api
 from services.engagement.regions import pages as regions_pages
-from services.engagement.people import pages as people_pages
 from services.engagement.registration import (
     Confirmation,
     Registration,
@@ -127,8 +127,8 @@ OPERATIONS = (
     ),
     *accounts_api.OPERATIONS,
     *community_api.OPERATIONS,
-    *campaigns_api.OPERATIONS,
     *regions_api.OPERATIONS,
+    *campaigns_api.OPERATIONS,
 )
 
 
@@ -155,8 +155,8 @@ def add_routes(app: web.Application) -> None:
     community_api.add_routes(app)
     community_pages.add_routes(app)
     resident_pages.add_routes(app)
+    people_pages.add_routes(app)
     campaigns_api.add_routes(app)
     campaigns_pages.add_routes(app)
-    people_pages.add_routes(app)
     regions_api.add_routes(app)
     regions_pages.add_routes(app)

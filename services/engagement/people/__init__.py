@@ -83,9 +83,7 @@ class PersonRegistration(BaseModel):
     """What a resident, member or organizer gives us when they sign up."""
 
     # Strict: JSON types as declared (no 0 for false, no "yes" for true).
-    model_config = ConfigDict(
-        extra="forbid", strict=True, json_schema_extra=_CONSENT_NEEDS_AN_ADDRESS
-    )
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_CONSENT_NEEDS_AN_ADDRESS)
 
     display_name: Stripped = Field(min_length=1, max_length=200, json_schema_extra={"pattern": NAME_PATTERN})
     email: _StrippedEmail | None = Field(default=None, json_schema_extra={"pattern": EMAIL_PATTERN})
