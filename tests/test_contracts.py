@@ -14,6 +14,7 @@ from shared.contracts import (
     ConsentChanged,
     ConsentConfirmed,
     ConsentRequested,
+    DetailsChanged,
     Envelope,
     InvalidMessage,
     PersonErased,
@@ -95,13 +96,14 @@ def test_any_bytes_parse_or_raise_invalid_message(body: bytes) -> None:
 
 
 def test_contact_data_travels_only_to_notifications() -> None:
-    """Only person.consent_requested and person.sign_in_link_requested carry contact data, and
-    notifications alone binds them (routing key = type); person.registered and person.erased go
-    to every service."""
+    """Only person.consent_requested, person.sign_in_link_requested and person.details_changed
+    carry contact data, and notifications alone binds them (routing key = type);
+    person.registered and person.erased go to every service."""
     carrying = {key for key, contract in EVENT_TYPES.items() if CONTACT_DATA & set(contract.model_fields)}
     assert carrying == {
         (ConsentRequested.type, ConsentRequested.version),
         (SignInLinkRequested.type, SignInLinkRequested.version),
+        (DetailsChanged.type, DetailsChanged.version),
     }
     assert set(ConsentRequested.model_fields) >= CONTACT_DATA
     bound = {
@@ -116,4 +118,5 @@ def test_contact_data_travels_only_to_notifications() -> None:
         ConsentChanged.type,
         PersonErased.type,
         SignInLinkRequested.type,
+        DetailsChanged.type,
     }

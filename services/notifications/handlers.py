@@ -12,6 +12,7 @@ from shared.contracts import (
     ConsentChanged,
     ConsentConfirmed,
     ConsentRequested,
+    DetailsChanged,
     Envelope,
     PersonErased,
     PersonRegistered,
@@ -20,8 +21,10 @@ from shared.contracts import (
 from shared.db import DbConnection
 from shared.ordering import ended, newer_than_applied
 
-# Projections in aggregate_positions: the consent set's latest sequence, and erased people.
+# Projections in aggregate_positions: the latest sequence of the consent set and of the name,
+# phone and language, and erased people.
 CONSENTS = "notifications.consents"
+DETAILS = "notifications.details"
 ERASED = "notifications.erased"
 
 
@@ -37,29 +40,38 @@ async def on_people_registered(
            WHERE NOT EXISTS (SELECT FROM aggregate_positions p
                              WHERE p.consumer = $4 AND p.aggregate = e.aggregate)
            ON CONFLICT (person_id) DO UPDATE SET
-               language = excluded.language, updated_at = clock_timestamp()""",
+               language = excluded.language, updated_at = clock_timestamp()
+           -- unless a later change of their details was applied first
+           WHERE NOT EXISTS (SELECT FROM aggregate_positions p WHERE p.consumer = $5
+                             AND p.aggregate = 'person:' || contact_points.person_id)""",
         [event.person_id for event, _ in events],
         [event.language for event, _ in events],
         [envelope.aggregate for _, envelope in events],
         ERASED,
+        DETAILS,
     )
 
 
 async def on_consent_requested(event: ConsentRequested, conn: DbConnection, envelope: Envelope) -> None:
     if await ended(conn, ERASED, envelope):
         return
+    # The name, phone and language it carries are kept only if no later change was applied first.
+    details_are_newest = await newer_than_applied(conn, DETAILS, envelope)
     confirmed = await conn.fetchval(
         """INSERT INTO contact_points (person_id, display_name, email, phone, language, consent_requested)
            VALUES ($1, $2, $3, $4, $5, true)
            ON CONFLICT (person_id) DO UPDATE SET
-               display_name = excluded.display_name, email = excluded.email, phone = excluded.phone,
-               language = excluded.language, consent_requested = true, updated_at = clock_timestamp()
+               display_name = CASE WHEN $6 THEN excluded.display_name ELSE contact_points.display_name END,
+               phone = CASE WHEN $6 THEN excluded.phone ELSE contact_points.phone END,
+               language = CASE WHEN $6 THEN excluded.language ELSE contact_points.language END,
+               email = excluded.email, consent_requested = true, updated_at = clock_timestamp()
            RETURNING consent_confirmed_at IS NOT NULL""",
         event.person_id,
         event.display_name,
         event.email,
         event.phone,
         event.language,
+        details_are_newest,
     )
     # A phone number alone waits: confirmation by SMS is not built yet, so nothing is sent.
     if event.email is not None and not confirmed:
@@ -92,6 +104,23 @@ async def on_consent_changed(event: ConsentChanged, conn: DbConnection, envelope
     await mail.cancel_unconsented(conn, event.person_id, event.consents)
 
 
+async def on_details_changed(event: DetailsChanged, conn: DbConnection, envelope: Envelope) -> None:
+    if await ended(conn, ERASED, envelope) or not await newer_than_applied(conn, DETAILS, envelope):
+        return
+    await conn.execute(
+        """INSERT INTO contact_points (person_id, display_name, phone, language) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (person_id) DO UPDATE SET
+               display_name = CASE WHEN $5 THEN excluded.display_name ELSE contact_points.display_name END,
+               phone = CASE WHEN $5 THEN excluded.phone ELSE contact_points.phone END,
+               language = excluded.language, updated_at = clock_timestamp()""",
+        event.person_id,
+        event.display_name,
+        event.phone,
+        event.language,
+        event.contact_data,
+    )
+
+
 async def on_sign_in_link_requested(
     event: SignInLinkRequested, conn: DbConnection, envelope: Envelope
 ) -> None:
@@ -105,7 +134,9 @@ async def on_person_erased(event: PersonErased, conn: DbConnection, envelope: En
     await conn.execute("DELETE FROM contact_points WHERE person_id = $1", event.person_id)
     await mail.forget(conn, event.person_id)
     await conn.execute(
-        "DELETE FROM aggregate_positions WHERE consumer = $1 AND aggregate = $2", CONSENTS, envelope.aggregate
+        "DELETE FROM aggregate_positions WHERE consumer = ANY($1) AND aggregate = $2",
+        [CONSENTS, DETAILS],
+        envelope.aggregate,
     )
 
 
@@ -116,6 +147,7 @@ PEOPLE = Subscription(
         ConsentRequested: on_consent_requested,
         ConsentConfirmed: on_consent_confirmed,
         ConsentChanged: on_consent_changed,
+        DetailsChanged: on_details_changed,
         PersonErased: on_person_erased,
         SignInLinkRequested: on_sign_in_link_requested,
     },

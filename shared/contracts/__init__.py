@@ -14,6 +14,7 @@ from shared.contracts.people import (
     ConsentChanged,
     ConsentConfirmed,
     ConsentRequested,
+    DetailsChanged,
     Language,
     PersonErased,
     PersonRegistered,
@@ -30,6 +31,7 @@ __all__ = [
     "ConsentChanged",
     "ConsentConfirmed",
     "ConsentRequested",
+    "DetailsChanged",
     "Envelope",
     "Event",
     "InvalidMessage",
@@ -51,6 +53,7 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
         PersonErased,
         CampaignLaunched,
         SignInLinkRequested,
+        DetailsChanged,
     )
 }
 

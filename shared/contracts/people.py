@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.contracts.envelope import Event
 
@@ -75,6 +75,30 @@ class ConsentChanged(Event):
     person_id: UUID
     consents: tuple[Consent, ...] = Field(max_length=8)
     changed_at: datetime
+
+
+class DetailsChanged(Event):
+    """A person changed their details (on their own page). Only notifications binds it: the
+    language chooses every message's language; the name and phone go into messages and SMS, so
+    they travel only for a person who asked to be contacted (``contact_data``), as notifications
+    holds contact data only for them. ``phone`` None with ``contact_data`` means no number now."""
+
+    type = "person.details_changed"
+
+    person_id: UUID
+    language: Language
+    contact_data: bool
+    display_name: str | None = Field(default=None, min_length=1, max_length=200)
+    phone: str | None = Field(default=None, max_length=20)
+    changed_at: datetime
+
+    @model_validator(mode="after")
+    def _contact_data_only_when_carried(self) -> "DetailsChanged":
+        if self.contact_data == (self.display_name is None):
+            raise ValueError("display_name (and phone) travel exactly when contact_data is true")
+        if not self.contact_data and self.phone is not None:
+            raise ValueError("phone travels only when contact_data is true")
+        return self
 
 
 class PersonErased(Event):

@@ -25,7 +25,7 @@ from services.engagement.people.consent import PERSON, ConsentChange, Method, la
 from services.engagement.people.erasing import erase_person
 from services.engagement.residents import details, export, store, tokens
 from shared import csrf
-from shared.contracts import SignInLinkRequested
+from shared.contracts import DetailsChanged, SignInLinkRequested
 from shared.db import DbConnection
 from shared.http import POOL, SETTINGS, request_id
 from shared.i18n import gettext_ as _
@@ -135,9 +135,29 @@ async def save_details(request: web.Request) -> web.Response:
     if isinstance(checked, dict):
         return await _own_page(request, person_id, errors=checked, typed=form, status=422)
     async with request.app[POOL].acquire() as conn, conn.transaction():
-        await store.update_details(conn, person_id, checked)
+        saved = await store.update_details(conn, person_id, checked)
+        if saved is None:
+            raise web.HTTPSeeOther(HOME)
+        await _announce_details(conn, person_id, checked, saved, request_id(request))
         await _withdraw_sms_without_a_number(conn, person_id, checked.phone, request_id(request))
     raise web.HTTPSeeOther(f"{HOME}?saved=details")
+
+
+async def _announce_details(
+    conn: DbConnection, person_id: UUID, checked: details.Details, saved: asyncpg.Record, correlation_id: str
+) -> None:
+    """Tell notifications (the one binding person.details_changed): the language always, the name
+    and phone only if the person asked to be contacted, as only then does it hold them."""
+    contact_data = bool(saved["consent_to_contact"])
+    event = DetailsChanged(
+        person_id=person_id,
+        language=checked.language,
+        contact_data=contact_data,
+        display_name=checked.display_name if contact_data else None,
+        phone=checked.phone if contact_data else None,
+        changed_at=saved["changed_at"],
+    )
+    await emit(conn, event, producer=PRODUCER, correlation_id=correlation_id, aggregate=f"person:{person_id}")
 
 
 async def _withdraw_sms_without_a_number(

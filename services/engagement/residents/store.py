@@ -100,9 +100,12 @@ async def person(conn: Db, person_id: UUID) -> dict[str, Any] | None:
     return found
 
 
-async def update_details(conn: DbConnection, person_id: UUID, details: Details) -> None:
-    await conn.execute(
-        "UPDATE people SET display_name = $2, phone = $3, language = $4, postal_code = $5 WHERE id = $1",
+async def update_details(conn: DbConnection, person_id: UUID, details: Details) -> asyncpg.Record | None:
+    """The person's consent to be contacted and the change's time, for its event; None if the
+    person is gone (erased meanwhile)."""
+    return await conn.fetchrow(
+        """UPDATE people SET display_name = $2, phone = $3, language = $4, postal_code = $5 WHERE id = $1
+           RETURNING consent_to_contact, clock_timestamp() AS changed_at""",
         person_id,
         details.display_name,
         details.phone,
