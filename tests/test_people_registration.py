@@ -321,8 +321,8 @@ async def test_registrations_are_limited_per_client_address(
         await client.close()
 
 
-async def test_demo_people_are_loaded_with_their_consent_confirmed(pools: dict[str, asyncpg.Pool]) -> None:
-    pool = pools["engagement"]
+async def test_demo_people_are_loaded_with_their_consent_confirmed(fresh_engagement: asyncpg.Pool) -> None:
+    pool = fresh_engagement  # counts every demo person: other tests load demo residents too
     async with pool.acquire() as conn:
         await demo.load(conn)
         assert await demo.load(conn) == 0
