@@ -1,5 +1,6 @@
-"""Every write an organizer, a lead or an admin makes to organisations and CoPs, each with its
-audit entry in the same transaction: the API and the console pages both write through here."""
+"""Every write an organizer, a lead or an admin makes to organisations and CoPs, and a resident
+leaving a CoP, each with its audit entry in the same transaction: the API, the console pages and
+the resident's page all write through here."""
 
 import uuid
 from dataclasses import dataclass
@@ -120,3 +121,23 @@ class Writer:
             if not await store.dismiss_join_request(conn, cop_id, join_request_id):
                 raise Refused(Refusal.NOT_FOUND)
             await self._audit(conn, "cop.join_request_dismissed", f"cop:{cop_id} request:{join_request_id}")
+
+
+# The audit entry's role for a resident acting on their own page: they hold no account.
+RESIDENT = "person"
+
+
+async def leave(pool: asyncpg.Pool, cop_id: UUID, person_id: UUID, service: str, request_id: str) -> bool:
+    """The person's own membership removed, as the person did it; False when they were not a
+    member (nothing changes). The audit log names accounts and a resident has none: their
+    person id stands in its account column (it references no table) beside the role
+    ``person``, so the entry says the person did it and no organizer did."""
+    async with pool.acquire() as conn, conn.transaction():
+        member_id = await store.remove_person(conn, cop_id, person_id)
+        if member_id is None:
+            return False
+        target = f"cop:{cop_id} member:{member_id}"
+        await accounts_store.record_action(
+            conn, person_id, [RESIDENT], "cop.member_left", target, service, request_id
+        )
+    return True

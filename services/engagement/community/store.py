@@ -158,6 +158,34 @@ async def remove_member(conn: Db, cop_id: UUID, member_id: UUID) -> bool:
     return done.endswith(" 1")
 
 
+async def remove_person(conn: Db, cop_id: UUID, person_id: UUID) -> UUID | None:
+    """The person's own membership gone; its id, or None when they were not a member."""
+    removed: UUID | None = await conn.fetchval(
+        "DELETE FROM cop_members WHERE cop_id = $1 AND person_id = $2 RETURNING id", cop_id, person_id
+    )
+    return removed
+
+
+async def cops_of(conn: Db, person_id: UUID) -> list[asyncpg.Record]:
+    """The CoPs a person is a member of, for their own page."""
+    return await conn.fetch(
+        """SELECT c.id, c.topic FROM cop_members m JOIN cops c ON c.id = m.cop_id
+           WHERE m.person_id = $1 ORDER BY lower(c.topic), c.id LIMIT 200""",
+        person_id,
+    )
+
+
+async def requests_of(conn: Db, person_id: UUID) -> list[asyncpg.Record]:
+    """The CoPs a person asked to join and waits on: a request holds an address, not a person,
+    so it is theirs by the address they registered with (as adding them settles it)."""
+    return await conn.fetch(
+        """SELECT c.id, c.topic, j.asked_at FROM cop_join_requests j JOIN cops c ON c.id = j.cop_id
+           WHERE lower(j.email) = (SELECT lower(email) FROM people WHERE id = $1)
+           ORDER BY lower(c.topic), c.id LIMIT 200""",
+        person_id,
+    )
+
+
 async def person_by_email(conn: Db, email: str) -> UUID | None:
     found: UUID | None = await conn.fetchval("SELECT id FROM people WHERE lower(email) = lower($1)", email)
     return found

@@ -1,6 +1,7 @@
 """The resident's own page (``/me``): asking for a link by e-mail address, signing in through it
 (GET shows a button, POST signs in: mail scanners follow links), seeing and changing their data
-and consent, downloading all the platform holds on them, erasing themselves, signing out.
+and consent, leaving a Community of Practice, downloading all the platform holds on them,
+erasing themselves, signing out.
 
 Every page but the first two needs a resident session (its own cookie, not an organizer's
 session): without one it sends the reader to ``/me`` to ask for a link."""
@@ -18,6 +19,8 @@ from aiohttp import web
 from services.engagement import throttle
 from services.engagement.accounts import store as accounts_store
 from services.engagement.accounts.api import LOGIN_WINDOW_S
+from services.engagement.community import changes
+from services.engagement.community import store as community_store
 from services.engagement.people import PersonRegistration
 from services.engagement.people import store as people_store
 from services.engagement.people.changing import ConsentRefused, change_consent
@@ -27,7 +30,7 @@ from services.engagement.residents import details, export, store, tokens
 from shared import csrf
 from shared.contracts import DetailsChanged, SignInLinkRequested
 from shared.db import DbConnection
-from shared.http import POOL, SETTINGS, request_id
+from shared.http import POOL, SERVICE, SETTINGS, request_id
 from shared.i18n import gettext_ as _
 from shared.outbox import emit
 from shared.settings import Settings
@@ -38,6 +41,8 @@ HOME = "/me"
 # The path of a mailed link: its token, as long as new_secret() makes them and then some.
 _LINK = "/me/sign-in/{token:[A-Za-z0-9_-]{32,128}}"
 PRODUCER = "engagement"
+# ``/me?left=`` after leaving names the CoP left, or says the person was not a member of it.
+NOT_A_MEMBER = "not-a-member"
 
 
 async def me(request: web.Request) -> web.Response:
@@ -45,7 +50,8 @@ async def me(request: web.Request) -> web.Response:
     person_id = await _resident(request)
     if person_id is None:
         return _ask_page(request, email="", errors={}, signed_out="signed_out" in request.query)
-    return await _own_page(request, person_id, saved=request.query.get("saved", ""))
+    query = request.query
+    return await _own_page(request, person_id, saved=query.get("saved", ""), left=query.get("left", ""))
 
 
 async def ask_for_link(request: web.Request) -> web.Response:
@@ -195,6 +201,22 @@ async def save_consents(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"{HOME}?saved=consents")
 
 
+async def leave_cop(request: web.Request) -> web.Response:
+    """The signed-in person's own membership only: the session names the person, the path the
+    CoP (never a member id, which could be someone else's)."""
+    person_id = await _signed_in(request)
+    form = await request.post()
+    if not csrf.is_valid(request, form.get(csrf.FIELD)):
+        return await _own_page(request, person_id, errors={"form": _expired()}, status=403)
+    try:
+        cop_id = UUID(request.match_info["cop_id"])
+    except ValueError:  # no CoP has that id, so they are not a member of it
+        raise web.HTTPSeeOther(f"{HOME}?left={NOT_A_MEMBER}") from None
+    app = request.app
+    left = await changes.leave(app[POOL], cop_id, person_id, app[SERVICE], request_id(request))
+    raise web.HTTPSeeOther(f"{HOME}?left={cop_id if left else NOT_A_MEMBER}")
+
+
 async def download(request: web.Request) -> web.Response:
     person_id = await _signed_in(request)
     document = await export.everything_on(request.app[POOL], request.app[SETTINGS], person_id)
@@ -306,6 +328,7 @@ async def _own_page(
     errors: dict[str, str] | None = None,
     typed: dict[str, str] | None = None,
     saved: str = "",
+    left: str = "",
     status: int = 200,
 ) -> web.Response:
     pool = request.app[POOL]
@@ -314,14 +337,32 @@ async def _own_page(
         raise web.HTTPSeeOther(HOME)
     async with pool.acquire() as conn:
         consents = await people_store.current_consents(conn, person_id)
+        cops = await community_store.cops_of(conn, person_id)
+        requests = await community_store.requests_of(conn, person_id)
+        left_topic = await _left_topic(conn, left, {cop["id"] for cop in cops})
     context = {
         "person": person,
         "typed": typed or {name: person.get(name) or "" for name in details.FIELDS},
         "errors": errors or {},
         "saved": saved,
         "consents": [(label(c), details.consent_name(c), c in consents) for c in details.every_consent()],
+        "cops": cops,
+        "requests": requests,
+        "left_topic": left_topic,
+        "not_a_member": left == NOT_A_MEMBER,
     }
     return _render(request, "me_page.html", context, status=status)
+
+
+async def _left_topic(conn: DbConnection, left: str, member_of: set[UUID]) -> str | None:
+    """The topic of the CoP ``?left=`` names, to say it was left; None when that is not so (an
+    unknown id, or one the person is a member of: a link made up to tell them otherwise)."""
+    try:
+        cop_id = UUID(left)
+    except ValueError:
+        return None
+    row = None if cop_id in member_of else await community_store.cop(conn, cop_id)
+    return None if row is None else str(row["topic"])
 
 
 def _render(
@@ -356,6 +397,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(_LINK, sign_in)
     app.router.add_post("/me/details", save_details)
     app.router.add_post("/me/consents", save_consents)
+    app.router.add_post("/me/cops/{cop_id}/leave", leave_cop)
     app.router.add_get("/me/download", download)
     app.router.add_get("/me/erase", erase_page)
     app.router.add_post("/me/erase", erase)
