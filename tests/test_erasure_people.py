@@ -100,9 +100,22 @@ async def test_after_erasure_no_contact_data_remains_in_any_schema(
     # A message about them that cannot be handled, parked with their contact data in it.
     await park_a_message_about(bus, person_id, name, email)
     await eventually(lambda: parked_holding(bus, email), lambda found: found == 1)
-    assert {"engagement.people", "engagement.outbox", "notifications.contact_points"} <= await holding(
-        engagement, needles
+    # A request to join a CoP, as the public page keeps it: by name and address, not person id.
+    cop_id = uuid.uuid4()
+    await engagement.execute("INSERT INTO cops (id, topic) VALUES ($1, $2)", cop_id, f"Erasure {cop_id}")
+    await engagement.execute(
+        "INSERT INTO cop_join_requests (id, cop_id, name, email) VALUES ($1, $2, $3, $4)",
+        uuid.uuid4(),
+        cop_id,
+        name,
+        email,
     )
+    assert {
+        "engagement.people",
+        "engagement.outbox",
+        "engagement.cop_join_requests",
+        "notifications.contact_points",
+    } <= await holding(engagement, needles)
 
     done = cli(settings, "erase", str(person_id))
     assert done.returncode == 0, done.stderr

@@ -67,9 +67,13 @@ async def consent_history(conn: DbConnection | asyncpg.Pool, person_id: UUID) ->
 
 
 async def delete_person(conn: DbConnection, person_id: UUID) -> None:
-    """Their row (confirmations and consent changes cascade), leaving the pseudonymous tombstone."""
+    """Their row (confirmations, consent changes and memberships cascade), leaving the
+    pseudonymous tombstone, and their requests to join a CoP, which are kept by name and
+    address rather than by person, so only the address finds them."""
     await conn.execute(
-        """WITH gone AS (DELETE FROM people WHERE id = $1 RETURNING id)
+        """WITH gone AS (DELETE FROM people WHERE id = $1 RETURNING id, email),
+                requests AS (DELETE FROM cop_join_requests r USING gone
+                             WHERE gone.email IS NOT NULL AND lower(r.email) = lower(gone.email))
            INSERT INTO erased_people (person_id) SELECT id FROM gone""",
         person_id,
     )
