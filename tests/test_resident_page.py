@@ -311,6 +311,21 @@ async def test_the_download_holds_all_three_parts_or_names_the_missing_one(
         lambda: pools["surveys"].fetchval("SELECT count(*) FROM respondents WHERE person_id = $1", person_id),
         lambda found: found == 1,
     )
+    member_of, asked_to_join = uuid.uuid4(), uuid.uuid4()
+    for cop_id in (member_of, asked_to_join):
+        await pool.execute("INSERT INTO cops (id, topic) VALUES ($1, $2)", cop_id, f"Download {cop_id}")
+    await pool.execute(
+        "INSERT INTO cop_members (id, cop_id, person_id) VALUES ($1, $2, $3)",
+        uuid.uuid4(),
+        member_of,
+        person_id,
+    )
+    await pool.execute(
+        "INSERT INTO cop_join_requests (id, cop_id, name, email) VALUES ($1, $2, 'Ana', $3)",
+        uuid.uuid4(),
+        asked_to_join,
+        email.upper(),  # as typed on the join page
+    )
     response = await engagement.get("/me/download")
     assert response.status == 200
     assert response.headers["Content-Disposition"] == 'attachment; filename="my-data.json"'
@@ -321,6 +336,8 @@ async def test_the_download_holds_all_three_parts_or_names_the_missing_one(
     # No region recorded: their ZIP's, where one exists (the demo, loaded by other tests, has it).
     zip_region = await pool.fetchval("SELECT name FROM regions WHERE geo_id = '860Z200US94607'")
     assert parts["engagement"]["person"]["region"] == zip_region
+    assert [c["id"] for c in parts["engagement"]["cop_memberships"]] == [str(member_of)]
+    assert [c["id"] for c in parts["engagement"]["cop_join_requests"]] == [str(asked_to_join)]
     assert parts["surveys"]["respondent"]["postal_code"] == "94607"
     assert parts["notifications"]["contact_point"]["email"] == email
     assert [m["kind"] for m in parts["notifications"]["outgoing_mail"]] == ["consent_request"]

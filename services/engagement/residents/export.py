@@ -10,6 +10,7 @@ from uuid import UUID
 import aiohttp
 import asyncpg
 
+from services.engagement.community import store as community_store
 from services.engagement.people import store as people_store
 from services.engagement.residents import store
 from shared.settings import Settings
@@ -38,6 +39,8 @@ async def _engagement_part(pool: asyncpg.Pool, person_id: UUID) -> dict[str, Any
     return {
         "person": await store.person(pool, person_id),
         "consent_history": [dict(row) for row in history],
+        "cop_memberships": [dict(row) for row in await community_store.cops_of(pool, person_id)],
+        "cop_join_requests": [dict(row) for row in await community_store.requests_of(pool, person_id)],
         **await store.links_and_confirmations(pool, person_id),
     }
 
