@@ -49,7 +49,9 @@ async def _service(box: Sandbox, data: bytes) -> float:
     admin = Account(id=uuid.uuid4(), grants=frozenset({Grant(role=Role.ADMIN)}))
     try:
         started = time.perf_counter()
-        imported = await import_people(conn, parse(data), Importer(admin, "bench", "bench"))
+        imported = await import_people(
+            conn, parse(data), Importer(admin, "bench", "bench"), file_name="bench.csv"
+        )
         elapsed = time.perf_counter() - started
     finally:
         await conn.close()

@@ -124,6 +124,7 @@ async def test_an_organizer_drafts_edits_launches_and_closes_their_organisations
         "zip_codes": ["94607"],
         "cop_ids": [],
         "tags": ["manufacturing"],
+        "import_ids": [],
     }
     assert envelope["data"]["organisation_id"] == organisation_id
     assert set(envelope["data"]) == {"campaign_id", "organisation_id", "title", "audience", "launched_at"}

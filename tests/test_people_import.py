@@ -154,7 +154,7 @@ async def test_an_import_writes_people_their_events_and_its_audit_entry_and_asks
         f"Bo {t},,{phone()},,,{region_id},,\n"
     ).encode()
     async with pool.acquire() as conn:
-        imported = await import_people(conn, parse(data), who)
+        imported = await import_people(conn, parse(data), who, file_name="people.csv")
     assert imported.created == 2 and imported.skipped_rows == []
     ana, bo = await _written(pool, imported.import_id)
     assert (ana["role"], ana["region_id"], ana["tags"], ana["language"]) == (
@@ -204,7 +204,7 @@ async def test_people_already_there_by_address_or_number_are_skipped_and_left_as
         f"New {t},new-{t}@example.org,,es\n"
     ).encode()
     async with pool.acquire() as conn:
-        imported = await import_people(conn, parse(data), importer())
+        imported = await import_people(conn, parse(data), importer(), file_name="people.csv")
     assert (imported.created, imported.skipped_rows) == (1, [2, 3])
     for person_id in known:
         row = await pool.fetchrow(
@@ -237,7 +237,7 @@ async def test_one_bad_row_writes_nothing_and_every_problem_is_reported_at_once(
     audit_before = await pool.fetchval("SELECT count(*) FROM audit_log")
     async with pool.acquire() as conn:
         with pytest.raises(ImportRefused) as refused:
-            await import_people(conn, parse(data), importer())
+            await import_people(conn, parse(data), importer(), file_name="people.csv")
     assert [(e.row, e.column) for e in refused.value.errors] == [(3, "region"), (4, "region"), (5, "role")]
     assert "2 regions are named" in refused.value.errors[1].message
     assert not await pool.fetchval("SELECT count(*) FROM people WHERE display_name LIKE $1", f"% {t}")
@@ -260,7 +260,7 @@ def test_any_file_is_imported_or_refused_whole(run_settings: Settings, rows: lis
         try:
             parsed = parse(data)
             try:
-                imported = await import_people(conn, parsed, importer())
+                imported = await import_people(conn, parsed, importer(), file_name="people.csv")
             except ImportRefused as exc:
                 assert exc.errors == sorted(exc.errors, key=lambda e: (e.row, e.column))
                 assert parsed.errors or any(p.region for p in parsed.people)

@@ -1,6 +1,7 @@
 """Events about campaigns: an organisation's outreach to an audience it defines.
 
-An audience is a definition (regions, ZIP codes, CoPs, tags of people), never a list of people:
+An audience is a definition (regions, ZIP codes, CoPs, tags of people, imported lists of people
+named by the import's id), never a list of people:
 ``campaign.launched`` names who is meant, and no one's contact data travels with it. Whoever
 sends later resolves the audience against people's current consent."""
 
@@ -23,7 +24,8 @@ MAX_PARTS = 50
 
 class Audience(BaseModel):
     """Who a campaign is for: anyone in any of the regions (by their ZIP code), in any of the ZIP
-    codes, a member of any of the CoPs, or tagged with any of the tags. Each list without repeats."""
+    codes, a member of any of the CoPs, tagged with any of the tags, or brought in by any of the
+    imports of people. Each list without repeats."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -31,10 +33,15 @@ class Audience(BaseModel):
     zip_codes: tuple[ZipCode, ...] = Field(default=(), max_length=200)
     cop_ids: tuple[UUID, ...] = Field(default=(), max_length=MAX_PARTS)
     tags: tuple[Tag, ...] = Field(default=(), max_length=MAX_PARTS)
+    # Added after the first campaigns were announced: a default, so an event without it still
+    # reads (no imported lists), and still version 1.
+    import_ids: tuple[UUID, ...] = Field(
+        default=(), max_length=MAX_PARTS, description="imports of people (their ids), each a list"
+    )
 
     @model_validator(mode="after")
     def _no_repeats(self) -> Self:
-        for name in ("region_ids", "zip_codes", "cop_ids", "tags"):
+        for name in ("region_ids", "zip_codes", "cop_ids", "tags", "import_ids"):
             parts = getattr(self, name)
             if len(set(parts)) != len(parts):
                 raise ValueError(f"{name} names one twice")

@@ -36,6 +36,7 @@ class Refusal(Enum):
     UNKNOWN_ORGANISATION = Why("organisation_id", 422, "no such organisation")
     UNKNOWN_REGION = Why("audience.region_ids", 422, "no such region")
     UNKNOWN_COP = Why("audience.cop_ids", 422, "no such CoP")
+    UNKNOWN_IMPORT = Why("audience.import_ids", 422, "no such import")
     NOT_A_DRAFT = Why("status", 409, "only a draft can be changed or launched")
     NOT_LAUNCHED = Why("status", 409, "only a launched campaign can be closed")
     NOT_YOURS = Why(None, 403, "not a campaign of your organisations")
@@ -51,6 +52,10 @@ class Refused(Exception):
 _FOREIGN_KEYS = {
     "campaign_regions_region_id_fkey": Refusal.UNKNOWN_REGION,
     "campaign_cops_cop_id_fkey": Refusal.UNKNOWN_COP,
+    # Any import may be named, by any organizer: an import belongs to no organisation (any
+    # organizer may import, people/pages.py), and targeting a list sends nothing by itself, as
+    # with a region, whose people belong to no organisation either. Who did is in the audit entry.
+    "campaign_import_lists_import_id_fkey": Refusal.UNKNOWN_IMPORT,
     "campaigns_organisation_id_fkey": Refusal.UNKNOWN_ORGANISATION,
 }
 

@@ -25,7 +25,7 @@ from shared.i18n import gettext_ as _
 
 # Typed one per line or separated by commas: ZIP codes, tags and the ids of what is linked.
 LISTED = ("zip_codes", "tags", "survey_ids", "meeting_ids", "decision_ids")
-CHOSEN = ("region_ids", "cop_ids")  # ticked in a list
+CHOSEN = ("region_ids", "cop_ids", "import_ids")  # ticked in a list
 STEPPED = frozenset({"launched", "closed"})
 
 
@@ -37,6 +37,7 @@ def field_messages() -> dict[str, str]:
         "region_ids": _("Choose regions from the list."),
         "zip_codes": _("Enter five-digit ZIP codes, separated by commas, each once."),
         "cop_ids": _("Choose CoPs from the list."),
+        "import_ids": _("Choose imported lists from the list."),
         "tags": _("Enter tags of up to 40 characters, separated by commas, each once."),
         "survey_ids": _("Enter survey ids, separated by commas, each once."),
         "meeting_ids": _("Enter meeting ids, separated by commas, each once."),
@@ -54,6 +55,7 @@ def refusal_message(refusal: Refusal) -> tuple[str, str]:
         Refusal.UNKNOWN_ORGANISATION: "organisation_id",
         Refusal.UNKNOWN_REGION: "region_ids",
         Refusal.UNKNOWN_COP: "cop_ids",
+        Refusal.UNKNOWN_IMPORT: "import_ids",
     }.get(refusal, "form")
     messages = {
         Refusal.NOT_A_DRAFT: _("This campaign has been launched: only a draft can be changed or launched."),
@@ -82,6 +84,7 @@ def typed_from(found: Campaign) -> dict[str, Any]:
         **{name: ", ".join(str(i) for i in getattr(found, name)) for name in LISTED[2:]},
         "region_ids": [str(i) for i in audience.region_ids],
         "cop_ids": [str(i) for i in audience.cop_ids],
+        "import_ids": [str(i) for i in audience.import_ids],
     }
 
 
@@ -93,6 +96,7 @@ def fields_of(typed: Mapping[str, Any]) -> CampaignFields:
     audience = {
         "region_ids": typed["region_ids"],
         "cop_ids": typed["cop_ids"],
+        "import_ids": typed["import_ids"],
         "zip_codes": _items(typed["zip_codes"]),
         "tags": _items(typed["tags"], r"[,;]"),  # a tag may hold spaces: "youth council"
     }
@@ -136,6 +140,7 @@ async def _choices(request: web.Request, account: Account) -> dict[str, Any]:
         "organisations": await store.choosable_organisations(pool, own_organisations(account)),
         "regions": await store.choosable_regions(pool),
         "cops": await store.choosable_cops(pool),
+        "imports": await store.choosable_imports(pool),
     }
 
 
@@ -161,7 +166,7 @@ async def _new_form(
 
 @requires(ORGANIZER)
 async def new_campaign_page(request: web.Request) -> web.Response:
-    return await _new_form(request, check(request, ORGANIZER), {"region_ids": [], "cop_ids": []}, {})
+    return await _new_form(request, check(request, ORGANIZER), {name: [] for name in CHOSEN}, {})
 
 
 async def _save(

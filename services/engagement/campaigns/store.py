@@ -1,6 +1,7 @@
 """The SQL of campaigns and their audiences. A person is in a region when their own region (an
 import's) or their ZIP code's ZIP region (GEO_ID ...US<zip>) is inside it, however many levels
-down; erased people are no longer in ``people``, so no audience counts them."""
+down; in an imported list when that import brought them. Erased people are no longer in
+``people``, so no audience counts them."""
 
 from collections.abc import Sequence
 from uuid import UUID
@@ -17,7 +18,10 @@ _CAMPAIGN = """SELECT c.id, c.organisation_id, o.name AS organisation_name, c.ti
                           'zip_codes', c.zip_codes,
                           'cop_ids', (SELECT coalesce(array_agg(cop_id ORDER BY position), '{}')
                                       FROM campaign_cops WHERE campaign_id = c.id),
-                          'tags', c.tags)::text AS audience,
+                          'tags', c.tags,
+                          'import_ids', (SELECT coalesce(array_agg(import_id ORDER BY position), '{}')
+                                         FROM campaign_import_lists WHERE campaign_id = c.id))::text
+                          AS audience,
                       c.survey_ids, c.meeting_ids, c.decision_ids, c.is_demo, c.updated_at,
                       c.launched_at, c.closed_at, count(*) OVER () AS total
                FROM campaigns c JOIN organisations o ON o.id = c.organisation_id"""
@@ -94,10 +98,12 @@ def _columns(fields: CampaignFields) -> tuple[object, ...]:
 
 
 async def _set_audience(conn: Db, campaign_id: UUID, audience: Audience) -> None:
-    """The audience's regions and CoPs, replaced: a region or CoP that does not exist is a
-    foreign key violation (campaign_regions_region_id_fkey, campaign_cops_cop_id_fkey)."""
+    """The audience's regions, CoPs and imported lists, replaced: one that does not exist is a
+    foreign key violation (campaign_regions_region_id_fkey, campaign_cops_cop_id_fkey,
+    campaign_import_lists_import_id_fkey)."""
     await conn.execute("DELETE FROM campaign_regions WHERE campaign_id = $1", campaign_id)
     await conn.execute("DELETE FROM campaign_cops WHERE campaign_id = $1", campaign_id)
+    await conn.execute("DELETE FROM campaign_import_lists WHERE campaign_id = $1", campaign_id)
     await conn.execute(
         """INSERT INTO campaign_regions (campaign_id, region_id, position)
            SELECT $1, region_id, position
@@ -111,6 +117,13 @@ async def _set_audience(conn: Db, campaign_id: UUID, audience: Audience) -> None
            FROM unnest($2::uuid[]) WITH ORDINALITY AS c (cop_id, position)""",
         campaign_id,
         list(audience.cop_ids),
+    )
+    await conn.execute(
+        """INSERT INTO campaign_import_lists (campaign_id, import_id, position)
+           SELECT $1, import_id, position
+           FROM unnest($2::uuid[]) WITH ORDINALITY AS i (import_id, position)""",
+        campaign_id,
+        list(audience.import_ids),
     )
 
 
@@ -127,7 +140,7 @@ async def set_status(conn: Db, campaign_id: UUID, status: CampaignStatus) -> Non
     )
 
 
-# The audience's people: $1 regions, $2 ZIP codes, $3 CoPs, $4 tags. ``inside`` holds each of the
+# The audience's people: $1 regions, $2 ZIP codes, $3 CoPs, $4 tags, $5 imports. ``inside`` holds each of the
 # regions (root) and every region within it; ``zips`` the ZIP codes of the ZIP regions among them.
 _AUDIENCE = """WITH RECURSIVE inside (root, id) AS (
                    SELECT id, id FROM regions WHERE id = ANY($1::uuid[])
@@ -143,7 +156,8 @@ _AUDIENCE = """WITH RECURSIVE inside (root, id) AS (
                       OR p.region_id IN (SELECT id FROM inside)
                       OR EXISTS (SELECT 1 FROM cop_members m
                                  WHERE m.person_id = p.id AND m.cop_id = ANY($3::uuid[]))
-                      OR p.tags && $4::text[])"""
+                      OR p.tags && $4::text[]
+                      OR p.import_id = ANY($5::uuid[]))"""
 # Joined from constants only (every value is a bound parameter): ruff's S608 cannot tell.
 _AUDIENCE_SIZE = (
     _AUDIENCE  # noqa: S608
@@ -169,8 +183,16 @@ _REGION_COUNTS = (
 )
 
 
-def _audience_parameters(audience: Audience) -> tuple[list[UUID], list[str], list[UUID], list[str]]:
-    return list(audience.region_ids), list(audience.zip_codes), list(audience.cop_ids), list(audience.tags)
+def _audience_parameters(
+    audience: Audience,
+) -> tuple[list[UUID], list[str], list[UUID], list[str], list[UUID]]:
+    return (
+        list(audience.region_ids),
+        list(audience.zip_codes),
+        list(audience.cop_ids),
+        list(audience.tags),
+        list(audience.import_ids),
+    )
 
 
 async def audience_size(conn: Db, audience: Audience) -> asyncpg.Record:
@@ -200,6 +222,16 @@ async def choosable_regions(conn: Db) -> list[asyncpg.Record]:
 
 async def choosable_cops(conn: Db) -> list[asyncpg.Record]:
     return await conn.fetch("SELECT id, topic FROM cops ORDER BY lower(topic), id LIMIT 1000")
+
+
+async def choosable_imports(conn: Db) -> list[asyncpg.Record]:
+    """Imports of people a form lists, newest first: how many of their people are still there
+    (the erased are gone, as from the audience), not how many each created."""
+    return await conn.fetch(
+        """SELECT i.id, i.file_name, i.imported_at,
+                  (SELECT count(*) FROM people p WHERE p.import_id = i.id) AS people
+           FROM people_imports i ORDER BY i.imported_at DESC, i.id LIMIT 1000"""
+    )
 
 
 async def choosable_organisations(conn: Db, organisations: Sequence[UUID] | None) -> list[asyncpg.Record]:

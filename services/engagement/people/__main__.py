@@ -89,7 +89,9 @@ async def _import(name: str, data: bytes, by: UUID) -> int:
             parsed = parse(data, progress=lambda n: bar.advance(reading, n))
             bar.update(reading, completed=data.count(b"\n"))
             writing = bar.add_task("people written", total=len(parsed.people))
-            imported = await import_people(conn, parsed, importer, progress=lambda n: bar.advance(writing, n))
+            imported = await import_people(
+                conn, parsed, importer, file_name=name[:200], progress=lambda n: bar.advance(writing, n)
+            )
     except ImportRefused as exc:
         for error in exc.errors:
             errors.print(f"{name}: {error}", markup=False, highlight=False, soft_wrap=True)

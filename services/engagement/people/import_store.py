@@ -3,7 +3,8 @@ list of people.
 
 An import writes in one transaction: the rows (COPY into a temporary table, then one INSERT ...
 SELECT per chunk), each new person's ``person.registered`` through the outbox (the aggregate and
-sequence rules of registration, ``emit_many``) and one audit entry naming the importing account.
+sequence rules of registration, ``emit_many``), the import itself (its file's name, when, who, how
+many: a campaign's audience names it as a list) and one audit entry naming the importing account.
 A row with a problem, anywhere, raises ``ImportRefused`` before anything is written.
 
 People already there, found by e-mail address (case-blind, as the unique index) or by phone
@@ -64,9 +65,11 @@ async def import_people(
     parsed: ParsedFile,
     importer: Importer,
     *,
+    file_name: str,
     progress: Callable[[int], None] | None = None,
 ) -> Imported:
-    """All of the file, or nothing; ``progress`` hears of each chunk of people written."""
+    """All of the file, or nothing; ``progress`` hears of each chunk of people written.
+    ``file_name`` is the file's own name, without its folders: what organizers know it by."""
     import_id = uuid.uuid4()
     async with conn.transaction():
         # Imports one at a time: two importing one address would each find it new.
@@ -85,6 +88,15 @@ async def import_people(
             skipped += await _write(conn, chunk, regions, import_id, importer)
             if progress is not None:
                 progress(len(chunk))
+        created = len(parsed.people) - len(skipped)
+        await conn.execute(
+            """INSERT INTO people_imports (id, file_name, account_id, people_created)
+               VALUES ($1, $2, $3, $4)""",
+            import_id,
+            file_name,
+            importer.account.id,
+            created,
+        )
         await accounts_store.record_action(
             conn,
             importer.account.id,
@@ -94,7 +106,6 @@ async def import_people(
             importer.service,
             importer.request_id,
         )
-    created = len(parsed.people) - len(skipped)
     return Imported(import_id, created, sorted(skipped), parsed.repeated_rows)
 
 

@@ -7,6 +7,7 @@ nothing written; an imported file 303 to the form saying how many (a reload does
 again). An expired or forged form is 422 too, as on the other console forms."""
 
 import asyncio
+from pathlib import PurePath
 from typing import Any
 
 import aiohttp_jinja2
@@ -89,7 +90,9 @@ async def import_people(request: web.Request) -> web.Response:
     importer = Importer(account, request.app[SERVICE], request_id(request))
     try:
         async with request.app[POOL].acquire() as conn:
-            imported = await import_store.import_people(conn, parsed, importer)
+            imported = await import_store.import_people(
+                conn, parsed, importer, file_name=PurePath(upload.filename).name[:200]
+            )
     except ImportRefused as exc:
         message = _("Nothing was imported: correct these rows and send the file again.")
         return _import_form(request, exc.errors, message, 422)
