@@ -9,6 +9,7 @@ import json
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
@@ -19,7 +20,15 @@ from hypothesis import strategies as st
 
 from shared.bus import Bus
 from shared.consumer import Consumer, Subscription
-from shared.contracts import Envelope, InvalidMessage, parse_message
+from shared.contracts import (
+    Audience,
+    CampaignLaunched,
+    Consent,
+    ConsentChanged,
+    Envelope,
+    InvalidMessage,
+    parse_message,
+)
 from shared.migrations import Migration
 from shared.outbox import Emission, OutboxRelay, emit, emit_many
 from shared.parked import list_unrouted, replay_unrouted
@@ -519,6 +528,31 @@ def test_a_receiver_ignores_fields_it_does_not_know_yet() -> None:
     parsed, event = parse_message(json.dumps(envelope).encode())
     assert isinstance(event, ThingHappened) and event.name == "newer producer"
     assert parsed.id == uuid.UUID(envelope["id"])
+
+
+def test_a_receiver_ignores_unknown_fields_inside_an_events_parts_too() -> None:
+    """A newer producer may add a field to a part of an event (a campaign's audience, one consent
+    of a set), not only to the event itself."""
+    launched = CampaignLaunched(
+        campaign_id=uuid.uuid4(),
+        organisation_id=uuid.uuid4(),
+        title="Manufacturing the Dream",
+        audience=Audience(zip_codes=("94607",)),
+        launched_at=datetime.now(UTC),
+    )
+    changed = ConsentChanged(
+        person_id=uuid.uuid4(),
+        consents=(Consent(channel="email", purpose="meetings"),),
+        changed_at=datetime.now(UTC),
+    )
+    for event, add in (
+        (launched, lambda data: data["audience"].update(languages=["es"])),
+        (changed, lambda data: data["consents"][0].update(quiet_hours="21-8")),
+    ):
+        envelope = json.loads(Envelope.wrap(event, producer="tests").model_dump_json())
+        add(envelope["data"])
+        _, parsed = parse_message(json.dumps(envelope).encode())
+        assert parsed == event
 
 
 def test_a_producer_may_not_add_fields_the_contract_lacks() -> None:

@@ -1,6 +1,7 @@
 """The event contracts every service imports: the envelope, each payload, and parsing on receipt."""
 
 import functools
+import typing
 from typing import Any
 
 import pydantic_core
@@ -97,8 +98,31 @@ def _parse(body: bytes) -> tuple[Envelope, Event]:
 
 
 def _known(model: type[BaseModel], raw: dict[str, Any]) -> dict[str, Any]:
-    known = _field_names(model)
-    return {name: value for name, value in raw.items() if name in known}
+    """``raw`` without the fields ``model`` does not know, in its parts too (a campaign's
+    audience, each consent of a set), which are models of their own."""
+    known, parts = _field_names(model), _parts(model)
+    kept = {}
+    for name, value in raw.items():
+        if name not in known:
+            continue
+        part = parts.get(name)
+        if part is not None and isinstance(value, dict):
+            value = _known(part, value)
+        elif part is not None and isinstance(value, list):
+            value = [_known(part, item) if isinstance(item, dict) else item for item in value]
+        kept[name] = value
+    return kept
+
+
+@functools.cache
+def _parts(model: type[BaseModel]) -> dict[str, type[BaseModel]]:
+    """The fields holding a model, or a tuple or list of one, or an optional one."""
+    found = {}
+    for name, field in model.model_fields.items():
+        for candidate in (field.annotation, *typing.get_args(field.annotation)):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                found[name] = candidate
+    return found
 
 
 @functools.cache
