@@ -1,10 +1,9 @@
 """Signing in and out in Debian's Chromium on a phone, through nginx as `make run` starts it:
 one sign-in serves every service, and signing out ends it on every service at once."""
 
-import asyncio
-import signal
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import asyncpg
@@ -13,9 +12,8 @@ from playwright.async_api import Browser
 
 from services.engagement.accounts.admins import admin_account, create_admin
 from shared.auth import SESSION_COOKIE
-from shared.db import drop_database
 from shared.settings import Settings
-from tests.support.launcher import free_port, read_until, start_platform
+from tests.support.launcher import serving
 from tests.test_pages_in_browser import browser  # noqa: F401  (the Chromium fixture)
 
 pytestmark = pytest.mark.e2e
@@ -24,34 +22,15 @@ PASSWORD = "a long enough passphrase"
 
 
 @pytest.fixture
-async def platform(run_settings: Settings, tmp_path: object) -> AsyncIterator[tuple[str, str]]:
+async def platform(run_settings: Settings, tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
     """The address, and an admin's e-mail address."""
-    settings = run_settings.with_database(f"civic_signin_{uuid.uuid4().hex[:8]}").model_copy(
-        update={
-            "bus_prefix": f"signin{uuid.uuid4().hex[:6]}.",
-            **{
-                f"{name}_port": free_port()
-                for name in ("proxy", "engagement", "surveys", "notifications", "smtp")
-            },
-        }
-    )
-    launcher = await start_platform(settings, tmp_path, "--no-demo")  # type: ignore[arg-type]
-    assert launcher.stdout is not None
-    try:
-        line = await read_until(launcher.stdout, r"Open http://", [])
-        email = f"admin-{uuid.uuid4().hex[:8]}@example.org"
-        conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": "engagement"})
-        try:
-            await create_admin(conn, admin_account(email, "Ada Admin", PASSWORD))
-        finally:
-            await conn.close()
-        yield line.split("Open ", 1)[1].strip().rstrip("/"), email
-    finally:
-        if launcher.returncode is None:
-            launcher.send_signal(signal.SIGINT)
-        await asyncio.wait_for(launcher.stdout.read(), timeout=60)
-        await launcher.wait()
-        await drop_database(settings.migration_database_url)
+    email = f"admin-{uuid.uuid4().hex[:8]}@example.org"
+
+    async def an_admin(conn: asyncpg.Connection) -> None:
+        await create_admin(conn, admin_account(email, "Ada Admin", PASSWORD))
+
+    async with serving(run_settings, tmp_path, an_admin) as site:
+        yield site, email
 
 
 async def test_sign_in_on_a_phone_then_sign_out_ends_the_session_on_another_service(

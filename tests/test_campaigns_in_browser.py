@@ -2,10 +2,9 @@
 drafts a campaign, is shown an error beside the field with what they typed kept, sees the
 audience's size and reach, launches it by keyboard, and reads its page in Spanish."""
 
-import asyncio
-import signal
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -14,11 +13,10 @@ from playwright.async_api import Browser
 from services.engagement.accounts import store as accounts
 from services.engagement.accounts.credentials import hash_password
 from shared.auth import Grant, Role
-from shared.db import drop_database
 from shared.settings import Settings
 from tests import test_pages_in_browser
-from tests.support.launcher import free_port, read_until, start_platform
-from tests.test_cops_in_browser import fits
+from tests.support.browser import fits, on_a_phone, sign_in
+from tests.support.launcher import serving
 
 pytestmark = pytest.mark.e2e
 
@@ -61,49 +59,20 @@ async def _seed(conn: asyncpg.Connection, email: str) -> None:
 
 
 @pytest.fixture
-async def platform(run_settings: Settings, tmp_path: object) -> AsyncIterator[tuple[str, str]]:
+async def platform(run_settings: Settings, tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
     """The address, and the organizer's e-mail address."""
-    settings = run_settings.with_database(f"civic_campaigns_{uuid.uuid4().hex[:8]}").model_copy(
-        update={
-            "bus_prefix": f"campaigns{uuid.uuid4().hex[:6]}.",
-            **{
-                f"{name}_port": free_port()
-                for name in ("proxy", "engagement", "surveys", "notifications", "smtp")
-            },
-        }
-    )
-    launcher = await start_platform(settings, tmp_path, "--no-demo")  # type: ignore[arg-type]
-    assert launcher.stdout is not None
-    try:
-        line = await read_until(launcher.stdout, r"Open http://", [])
-        email = f"organizer-{uuid.uuid4().hex[:8]}@example.org"
-        conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": "engagement"})
-        try:
-            await _seed(conn, email)
-        finally:
-            await conn.close()
-        yield line.split("Open ", 1)[1].strip().rstrip("/"), email
-    finally:
-        if launcher.returncode is None:
-            launcher.send_signal(signal.SIGINT)
-        await asyncio.wait_for(launcher.stdout.read(), timeout=60)
-        await launcher.wait()
-        await drop_database(settings.migration_database_url)
+    email = f"organizer-{uuid.uuid4().hex[:8]}@example.org"
+    async with serving(run_settings, tmp_path, lambda conn: _seed(conn, email)) as site:
+        yield site, email
 
 
 async def test_an_organizer_drafts_and_launches_a_campaign_on_a_phone(
     browser: Browser, platform: tuple[str, str]
 ) -> None:
     site, email = platform
-    context = await browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
+    context = await on_a_phone(browser)
     page = await context.new_page()
-    await page.goto(f"{site}/login")
-    await page.get_by_label("E-mail address").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url(f"{site}/console/")
+    await sign_in(page, site, email, PASSWORD)
 
     await page.get_by_role("link", name="Campaigns").click()
     await page.get_by_role("link", name="New campaign").click()

@@ -5,9 +5,10 @@ creates a CoP and adds the organisation to it; a resident asks to join from the 
 import uuid
 
 import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser
 
 from tests import test_accounts_in_browser, test_pages_in_browser
+from tests.support.browser import fits, on_a_phone, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -15,23 +16,13 @@ browser = test_pages_in_browser.browser  # the Chromium fixture
 platform = test_accounts_in_browser.platform  # the platform and an admin's e-mail address
 
 
-async def fits(page: Page) -> bool:
-    return bool(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
-
-
 async def test_an_admin_creates_an_organisation_and_a_cop_on_a_phone(
     browser: Browser, platform: tuple[str, str]
 ) -> None:
     site, email = platform
-    context = await browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
+    context = await on_a_phone(browser)
     page = await context.new_page()
-    await page.goto(f"{site}/login")
-    await page.get_by_label("E-mail address").fill(email)
-    await page.get_by_label("Password").fill(test_accounts_in_browser.PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url(f"{site}/console/")
+    await sign_in(page, site, email, test_accounts_in_browser.PASSWORD)
 
     await page.get_by_role("link", name="Organisations").click()
     await page.get_by_role("link", name="New organisation").click()
@@ -61,9 +52,7 @@ async def test_an_admin_creates_an_organisation_and_a_cop_on_a_phone(
     assert await page.locator("#members + form + ul").get_by_text(name).is_visible()
     assert await fits(page)
 
-    resident = await browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
+    resident = await on_a_phone(browser)
     public = await resident.new_page()
     await public.goto(f"{site}/cops/?lang=es")
     await public.get_by_role("link", name="Workforce Development").click()

@@ -10,7 +10,7 @@ from playwright.async_api import Browser
 
 from shared.auth import SESSION_COOKIE
 from tests import test_accounts_in_browser, test_pages_in_browser
-from tests.test_cops_in_browser import fits
+from tests.support.browser import fits, on_a_phone, sign_in
 from tests.test_regions_in_browser import TENURE
 
 pytestmark = pytest.mark.e2e
@@ -26,15 +26,9 @@ async def test_sign_in_import_a_baseline_launch_a_campaign_sign_out(
     browser: Browser, platform: tuple[str, str]
 ) -> None:
     site, email = platform
-    context = await browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
+    context = await on_a_phone(browser)
     page = await context.new_page()
-    await page.goto(f"{site}/console/")
-    await page.get_by_label("E-mail address").fill(email)
-    await page.get_by_label("Password").fill(test_accounts_in_browser.PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url(f"{site}/console/")
+    await sign_in(page, site, email, test_accounts_in_browser.PASSWORD)
 
     # The baseline: the real export, its mapping reviewed, then confirmed.
     await page.get_by_role("link", name="Regions").click()

@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import Browser
 
 from tests import test_accounts_in_browser, test_pages_in_browser
-from tests.test_cops_in_browser import fits
+from tests.support.browser import fits, on_a_phone, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -23,17 +23,11 @@ async def test_an_admin_imports_baselines_on_a_phone_and_reads_a_countys_tenure(
     browser: Browser, platform: tuple[str, str]
 ) -> None:
     site, email = platform
-    context = await browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
+    context = await on_a_phone(browser)
     page = await context.new_page()
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    await page.goto(f"{site}/login")
-    await page.get_by_label("E-mail address").fill(email)
-    await page.get_by_label("Password").fill(test_accounts_in_browser.PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url(f"{site}/console/")
+    await sign_in(page, site, email, test_accounts_in_browser.PASSWORD)
 
     await page.get_by_role("link", name="Regions").click()
     await page.get_by_role("link", name="Import baselines").click()

@@ -1,13 +1,20 @@
 """Starting the platform as `make run` does, in a subprocess with settings of a test's own."""
 
 import asyncio
+import contextlib
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import asyncpg
+
+from shared.db import drop_database
 from shared.settings import Settings
 
 
@@ -48,3 +55,38 @@ async def start_platform(settings: Settings, run_dir: Path, *args: str) -> async
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    run_settings: Settings, run_dir: Path, seed: Callable[[asyncpg.Connection], Awaitable[None]]
+) -> AsyncIterator[str]:
+    """The platform without demo data, on a database, bus prefix and ports of its own, with
+    ``seed`` written into engagement's schema once it is up; its address. Stopped and its
+    database dropped afterwards."""
+    tag = uuid.uuid4().hex[:8]
+    settings = run_settings.with_database(f"civic_platform_{tag}").model_copy(
+        update={
+            "bus_prefix": f"platform{tag}.",
+            **{
+                f"{name}_port": free_port()
+                for name in ("proxy", "engagement", "surveys", "notifications", "smtp")
+            },
+        }
+    )
+    launcher = await start_platform(settings, run_dir, "--no-demo")
+    assert launcher.stdout is not None
+    try:
+        line = await read_until(launcher.stdout, r"Open http://", [])
+        conn = await asyncpg.connect(settings.database_url, server_settings={"search_path": "engagement"})
+        try:
+            await seed(conn)
+        finally:
+            await conn.close()
+        yield line.split("Open ", 1)[1].strip().rstrip("/")
+    finally:
+        if launcher.returncode is None:
+            launcher.send_signal(signal.SIGINT)
+        await asyncio.wait_for(launcher.stdout.read(), timeout=60)
+        await launcher.wait()
+        await drop_database(settings.migration_database_url)
