@@ -4,21 +4,18 @@ through here. Each write locks the campaign first, so the rules are checked agai
 it has when it changes, and against the organisation it belongs to then."""
 
 import uuid
-from dataclasses import dataclass
 from enum import Enum
 from typing import NamedTuple
 from uuid import UUID
 
 import asyncpg
-from aiohttp import web
 
-from services.engagement.accounts import store as accounts_store
+from services.engagement.accounts.audit import AuditedWriter
 from services.engagement.campaigns import store
 from services.engagement.campaigns.models import CampaignFields, CampaignStatus, Step, after, editable
-from shared.auth import Account, organisation
+from shared.auth import organisation
 from shared.contracts import Audience, CampaignLaunched
 from shared.db import DbConnection
-from shared.http import POOL, SERVICE, request_id
 from shared.outbox import emit
 
 PRODUCER = "engagement"
@@ -60,29 +57,8 @@ _FOREIGN_KEYS = {
 }
 
 
-@dataclass(frozen=True)
-class Writer:
-    """Who writes, in which request: what each audit entry and event names."""
-
-    pool: asyncpg.Pool
-    account: Account
-    service: str
-    request_id: str
-
-    @classmethod
-    def of(cls, request: web.Request, account: Account) -> "Writer":
-        return cls(request.app[POOL], account, request.app[SERVICE], request_id(request))
-
-    async def _audit(self, conn: DbConnection, action: str, campaign_id: UUID) -> None:
-        await accounts_store.record_action(
-            conn,
-            self.account.id,
-            self.account.roles_text(),
-            action,
-            f"campaign:{campaign_id}",
-            self.service,
-            self.request_id,
-        )
+class Writer(AuditedWriter):
+    """Campaigns' writes, each with its audit entry (and a launch with its event)."""
 
     async def _lock(self, conn: DbConnection, campaign_id: UUID) -> CampaignStatus:
         """The campaign's status, once it is locked and known to be the account's to change."""
@@ -105,7 +81,9 @@ class Writer:
                     if not editable(await self._lock(conn, saved)):
                         raise Refused(Refusal.NOT_A_DRAFT)
                     await store.update(conn, saved, fields)
-                await self._audit(conn, "campaign.changed" if campaign_id else "campaign.created", saved)
+                await self._audit(
+                    conn, "campaign.changed" if campaign_id else "campaign.created", f"campaign:{saved}"
+                )
         except asyncpg.ForeignKeyViolationError as exc:
             raise Refused(_FOREIGN_KEYS.get(exc.constraint_name or "", Refusal.NOT_FOUND)) from exc
         return saved
@@ -118,7 +96,7 @@ class Writer:
             if status is None:
                 raise Refused(Refusal.NOT_A_DRAFT if step is Step.LAUNCH else Refusal.NOT_LAUNCHED)
             await store.set_status(conn, campaign_id, status)
-            await self._audit(conn, f"campaign.{status.value}", campaign_id)
+            await self._audit(conn, f"campaign.{status.value}", f"campaign:{campaign_id}")
             if status is CampaignStatus.LAUNCHED:
                 await self._announce(conn, campaign_id)
 

@@ -3,19 +3,15 @@ leaving a CoP, each with its audit entry in the same transaction: the API, the c
 the resident's page all write through here."""
 
 import uuid
-from dataclasses import dataclass
 from enum import Enum
 from uuid import UUID
 
 import asyncpg
-from aiohttp import web
 
 from services.engagement.accounts import store as accounts_store
+from services.engagement.accounts.audit import AuditedWriter
 from services.engagement.community import store
 from services.engagement.community.models import CopFields, NewMember, OrganisationFields
-from shared.auth import Account
-from shared.db import DbConnection
-from shared.http import POOL, SERVICE, request_id
 
 
 class Refusal(Enum):
@@ -44,23 +40,8 @@ class Refused(Exception):
         self.refusal = refusal
 
 
-@dataclass(frozen=True)
-class Writer:
-    """Who writes, in which request: what each audit entry names."""
-
-    pool: asyncpg.Pool
-    account: Account
-    service: str
-    request_id: str
-
-    @classmethod
-    def of(cls, request: web.Request, account: Account) -> "Writer":
-        return cls(request.app[POOL], account, request.app[SERVICE], request_id(request))
-
-    async def _audit(self, conn: DbConnection, action: str, target: str) -> None:
-        await accounts_store.record_action(
-            conn, self.account.id, self.account.roles_text(), action, target, self.service, self.request_id
-        )
+class Writer(AuditedWriter):
+    """Organisations' and CoPs' writes, each with its audit entry."""
 
     async def save_organisation(self, organisation_id: UUID | None, fields: OrganisationFields) -> UUID:
         """Create (no id) or change an organisation; its id."""

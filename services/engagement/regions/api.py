@@ -21,8 +21,8 @@ from services.engagement.regions import store
 from services.engagement.regions.baselines import Baselines
 from services.engagement.regions.catalogue import Dimension
 from services.engagement.regions.importing import Imported, import_baselines
-from shared.auth import ADMIN, Account, check, requires
-from shared.http import POOL, SERVICE, request_id
+from shared.auth import ADMIN, check, requires
+from shared.http import POOL
 from shared.openapi import Operation
 from shared.problems import Problem, parse_json
 
@@ -96,10 +96,6 @@ class RegionRefused(Exception):
 class RegionWriter(Writer):
     """The community's writer (who writes, in which request) for regions and baselines."""
 
-    @classmethod
-    def of_request(cls, request: web.Request, account: Account) -> "RegionWriter":
-        return cls(request.app[POOL], account, request.app[SERVICE], request_id(request))
-
     async def save_region(self, region_id: UUID | None, fields: RegionFields) -> UUID:
         """Create (no id) or change a region; its id."""
         saved = region_id or uuid.uuid4()
@@ -155,7 +151,7 @@ async def get_region(request: web.Request) -> web.Response:
 
 @requires(ADMIN)
 async def create_region(request: web.Request) -> web.Response:
-    writer = RegionWriter.of_request(request, check(request, ADMIN))
+    writer = RegionWriter.of(request, check(request, ADMIN))
     fields = await parse_json(request, RegionFields)
     try:
         saved = await writer.save_region(None, fields)
@@ -167,7 +163,7 @@ async def create_region(request: web.Request) -> web.Response:
 @requires(ADMIN)
 async def change_region(request: web.Request) -> web.Response:
     region_id = path_id(request, "region_id")
-    writer = RegionWriter.of_request(request, check(request, ADMIN))
+    writer = RegionWriter.of(request, check(request, ADMIN))
     fields = await parse_json(request, RegionFields)
     try:
         await writer.save_region(region_id, fields)

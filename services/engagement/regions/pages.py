@@ -160,7 +160,7 @@ async def _save(
             errors["parent_id"] = _messages()["parent_id"]
         return typed, None, errors
     try:
-        saved = await RegionWriter.of_request(request, check(request, ADMIN)).save_region(region_id, fields)
+        saved = await RegionWriter.of(request, check(request, ADMIN)).save_region(region_id, fields)
     except RegionRefused as exc:
         field = "form" if exc.why is Why.NOT_FOUND else "parent_id"
         return typed, None, {field: _messages()[exc.why]}
@@ -275,7 +275,7 @@ async def import_export(request: web.Request) -> web.Response:
         if staged is None:
             review = _review(baselines, text)
             return _page(request, "region_import.html", {"typed": typed, "errors": {}, "review": review})
-        done = await RegionWriter.of_request(request, check(request, ADMIN)).import_baselines(baselines)
+        done = await RegionWriter.of(request, check(request, ADMIN)).import_baselines(baselines)
     except _FieldRefused as exc:
         return _import_refused(request, typed, exc.field, exc.message)
     except ExportError as exc:
