@@ -1,0 +1,1 @@
+"""Survey results: the rules for what a results page may show (suppression, representativeness)."""
