@@ -1,11 +1,13 @@
 """Survey results' rules alone, without I/O: small-cell suppression and representativeness."""
 
 import itertools
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.surveys.results.representativeness import BandCount, representativeness
 from services.surveys.results.suppression import Suppressed, SuppressedTable, suppress
 
 
@@ -126,17 +128,24 @@ def alternatives_exist(counts: list[list[int]], table: SuppressedTable) -> bool:
     suppressed cells, each of them going the same way as the difference (so staying at 0 or more),
     and one of them changing the cell."""
     cells = [(i, j) for i, row in enumerate(table.cells) for j, c in enumerate(row) if hidden(c)]
+    # Row by row, only the changes that keep the row's shown total, so that 4x4 tables stay quick.
+    per_row = []
+    for i, total in enumerate(table.row_totals):
+        mine = [(i, j) for (r, j) in cells if r == i]
+        per_row.append(
+            [
+                dict(zip(mine, steps, strict=True))
+                for steps in itertools.product((-1, 0, 1), repeat=len(mine))
+                if (hidden(total) or sum(steps) == 0)
+                and all(counts[i][j] + d >= 0 for (_, j), d in zip(mine, steps, strict=True))
+            ]
+        )
     changed: set[tuple[int, int]] = set()
-    for steps in itertools.product((-1, 0, 1), repeat=len(cells)):
-        if not any(steps) or any(counts[i][j] + d < 0 for (i, j), d in zip(cells, steps, strict=True)):
-            continue
-        delta = dict(zip(cells, steps, strict=True))
-        rows = [sum(delta.get((i, j), 0) for j in range(len(counts[0]))) for i in range(len(counts))]
+    for parts in itertools.product(*per_row):
+        delta = {c: d for part in parts for c, d in part.items()}
         columns = [sum(delta.get((i, j), 0) for i in range(len(counts))) for j in range(len(counts[0]))]
-        if (
-            all(d == 0 for d, t in zip(rows, table.row_totals, strict=True) if not hidden(t))
-            and all(d == 0 for d, t in zip(columns, table.column_totals, strict=True) if not hidden(t))
-            and (hidden(table.grand_total) or sum(rows) == 0)
+        if all(d == 0 for d, t in zip(columns, table.column_totals, strict=True) if not hidden(t)) and (
+            hidden(table.grand_total) or sum(columns) == 0
         ):
             changed |= {c for c, d in delta.items() if d}
     return changed == set(cells)
@@ -148,3 +157,136 @@ def test_no_suppressed_cell_can_be_worked_out_from_what_is_shown(
     counts: list[list[int]], threshold: int
 ) -> None:
     assert alternatives_exist(counts, suppress(counts, threshold))
+
+
+def tenure(owners: int, renters: int) -> list[BandCount]:
+    # Owners are 60% of the region's households, renters 40%.
+    return [
+        BandCount(band="owner", respondents=owners, population=6_000),
+        BandCount(band="renter", respondents=renters, population=4_000),
+    ]
+
+
+def test_renters_under_represented_in_a_worked_example() -> None:
+    result = representativeness("tenure", tenure(owners=90, renters=10))
+    owner, renter = result.bands
+    assert (owner.respondent_share, owner.population_share) == (0.9, 0.6)
+    assert renter.representation == pytest.approx(0.25)
+    assert result.index == pytest.approx(0.7)  # 1 - ½(|0.9-0.6| + |0.1-0.4|)
+    assert result.under_represented == ("renter",)
+
+
+def test_bands_without_a_baseline_are_listed_not_compared() -> None:
+    bands = [
+        BandCount(band="english_only", respondents=34, population=700),
+        BandCount(band="spanish", respondents=6, population=300),
+        BandCount(band="other", respondents=5, population=None),
+        BandCount(band="asian_pacific_island", respondents=2, population=0),
+    ]
+    result = representativeness("language_at_home", bands)
+    assert [b.band for b in result.bands] == ["english_only", "spanish", "other", "asian_pacific_island"]
+    assert [b.respondent_share for b in result.bands] == [0.85, 0.15, None, None]
+    assert result.bands[2].representation is None
+    assert result.under_represented == ("spanish",)  # 0.15 / 0.3 < 0.8
+
+
+def test_no_respondents_no_index() -> None:
+    result = representativeness("tenure", tenure(owners=0, renters=0))
+    assert result.index is None
+    assert result.under_represented == ()
+    assert all(b.respondent_share is None for b in result.bands)
+    # Respondents only where there is no baseline are none to compare either.
+    only_unknown = [BandCount(band="owner", respondents=4, population=None)]
+    assert representativeness("tenure", only_unknown).index is None
+
+
+def test_exactly_four_fifths_is_not_under_represented_and_ties_go_by_population_then_code() -> None:
+    bands = [
+        BandCount(band="under_25000", respondents=8, population=100),
+        BandCount(band="25000_49999", respondents=1, population=100),
+        BandCount(band="50000_74999", respondents=2, population=200),
+        BandCount(band="75000_99999", respondents=1, population=100),
+        BandCount(band="100000_149999", respondents=28, population=100),
+    ]
+    # Shares of 40 respondents and 600 households: representation 1.2, 0.15, 0.15, 0.15, 4.2...
+    result = representativeness("household_income", bands)
+    assert result.under_represented == ("50000_74999", "25000_49999", "75000_99999")
+    at_the_line = [
+        BandCount(band="owner", respondents=4, population=5),
+        BandCount(band="renter", respondents=6, population=5),
+    ]
+    assert representativeness("tenure", at_the_line).under_represented == ()  # 0.8 exactly
+
+
+def test_a_band_counted_twice_is_refused() -> None:
+    with pytest.raises(ValueError, match="counted twice"):
+        representativeness("tenure", [*tenure(1, 1), BandCount(band="owner", respondents=1, population=1)])
+
+
+CODES = ["under_18", "18_24", "25_34", "35_44", "45_54", "55_64", "65_plus"]
+dimensions = st.lists(
+    st.tuples(st.integers(0, 500), st.one_of(st.none(), st.integers(0, 100_000))), min_size=1, max_size=7
+).map(
+    lambda pairs: [
+        BandCount(band=code, respondents=r, population=p) for code, (r, p) in zip(CODES, pairs, strict=False)
+    ]
+)
+
+
+@given(dimensions)
+def test_shares_add_up_and_the_index_is_between_0_and_1(bands: list[BandCount]) -> None:
+    result = representativeness("age", bands)
+    compared = [b for b in result.bands if b.respondent_share is not None]
+    if not any(b.respondents for b in bands if b.population):
+        assert result.index is None and not compared
+        return
+    assert sum(b.respondent_share or 0 for b in compared) == pytest.approx(1)
+    assert sum(b.population_share or 0 for b in compared) == pytest.approx(1)
+    assert result.index is not None and 0 <= result.index <= 1
+    assert {b.band for b in compared} == {b.band for b in bands if b.population}
+
+
+@given(st.lists(st.integers(1, 100_000), min_size=1, max_size=7), st.integers(1, 50))
+def test_respondents_spread_as_the_population_is_perfectly_representative(
+    populations: list[int], per_person: int
+) -> None:
+    bands = [
+        BandCount(band=code, respondents=p * per_person, population=p)
+        for code, p in zip(CODES, populations, strict=False)
+    ]
+    result = representativeness("age", bands)
+    assert result.index == 1
+    assert all(b.representation == pytest.approx(1) for b in result.bands)
+    assert result.under_represented == ()
+
+
+@given(dimensions, st.integers(1, 1000))
+def test_scaling_the_respondents_changes_nothing(bands: list[BandCount], factor: int) -> None:
+    scaled = [b.model_copy(update={"respondents": b.respondents * factor}) for b in bands]
+    before, after = representativeness("age", bands), representativeness("age", scaled)
+    assert after.index == before.index
+    assert after.under_represented == before.under_represented
+    assert [(b.respondent_share, b.population_share, b.representation) for b in after.bands] == [
+        (b.respondent_share, b.population_share, b.representation) for b in before.bands
+    ]
+
+
+@given(dimensions)
+def test_the_under_represented_are_exactly_the_bands_under_four_fifths_most_under_first(
+    bands: list[BandCount],
+) -> None:
+    result = representativeness("age", bands)
+    # Worked out again here from the counts, exactly, not from the rounded shares.
+    compared = [b for b in bands if b.population]
+    respondents = sum(b.respondents for b in compared)
+    population = sum(b.population or 0 for b in compared)
+    ratio = {
+        b.band: Fraction(b.respondents * population, respondents * (b.population or 1))
+        for b in compared
+        if respondents
+    }
+    expected = sorted(
+        (code for code, r in ratio.items() if r < Fraction(4, 5)),
+        key=lambda code: (ratio[code], -(next(b.population for b in bands if b.band == code) or 0), code),
+    )
+    assert list(result.under_represented) == expected
