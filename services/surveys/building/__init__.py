@@ -1,0 +1,1 @@
+"""A survey's document and its rules, without I/O: see ``definition``."""
