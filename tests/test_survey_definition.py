@@ -19,6 +19,7 @@ from services.surveys.building.definition import (
     Text,
     check_answers,
     demographics_section,
+    document_errors,
     parse_document,
     visible_questions,
 )
@@ -139,6 +140,27 @@ def test_a_text_falls_back_to_the_main_language() -> None:
     label = Text({"en": "Yes", "es": "Sí"})
     assert label.in_language("es", "en") == "Sí"
     assert label.in_language("vi", "en") == "Yes"
+
+
+def test_document_errors_give_one_field_path_per_problem_without_union_tags() -> None:
+    document = raw(
+        question("likert", "first", points=6, labels=[]),
+        shown_if(
+            {"kind": "any", "conditions": [{"kind": "answered"}, {"kind": "answered", "question": "x"}]}
+        ),
+    )
+    assert document_errors(document) == [
+        (f"{Q0}.points", "Input should be 5 or 7"),
+        (f"{Q1}.show_if.conditions.0.question", "Field required"),
+    ]
+    # Refused items do not also make their tuple "too short".
+    assert document_errors(raw(question("rating"), question("rating", "r", prompt={}))) == [
+        (f"{Q1}.prompt", "Dictionary should have at least 1 item after validation, not 0")
+    ]
+    assert document_errors(raw()) == [
+        ("sections.0.questions", "Tuple should have at least 1 item after validation, not 0")
+    ]
+    assert document_errors(raw(question("rating"))) == []
 
 
 def test_a_field_the_document_does_not_have_is_refused() -> None:
@@ -439,6 +461,7 @@ def questions(draw: st.DrawFn, id_: str, main: str, languages: list[str]) -> dic
                 "ranking",
                 "number",
                 "short_text",
+                "long_text",
                 "date",
             ]
         )
@@ -451,12 +474,13 @@ def questions(draw: st.DrawFn, id_: str, main: str, languages: list[str]) -> dic
         low = draw(st.integers(1, n))
         q |= {"options": opts(n), "min": low, "max": draw(st.integers(low, n))}
     elif kind == "likert":
-        q |= {"points": 5, "labels": [t() for _ in range(5)]}
+        points = draw(st.sampled_from([5, 7]))
+        q |= {"points": points, "labels": [t() for _ in range(points)]}
     elif kind == "ranking":
         q |= {"options": opts(draw(st.integers(2, 3)))}
     elif kind == "number":
         q |= {"min": draw(st.integers(-5, 0)), "max": draw(st.integers(1, 5)), "unit": t()}
-    elif kind == "short_text":
+    elif kind in ("short_text", "long_text"):
         q |= {"max_length": draw(st.integers(1, 200))}
     elif kind == "date":
         q |= {"earliest": "2024-01-01", "latest": "2024-12-31"}
@@ -483,7 +507,7 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
         "languages": languages,
         "title": draw(texts(main, languages)),
         "sections": sections,
-    }
+    } | ({"description": draw(texts(main, languages))} if draw(st.booleans()) else {})
 
 
 def valid_answer(draw: st.DrawFn, q: Any) -> object:
@@ -505,7 +529,7 @@ def valid_answer(draw: st.DrawFn, q: Any) -> object:
             return draw(st.permutations([o.id for o in q.options]))
         case "number":
             return draw(st.floats(q.min, q.max) | st.integers(int(q.min), int(q.max)))
-        case "short_text":
+        case "short_text" | "long_text":
             return draw(st.text(st.characters(codec="utf-8"), max_size=q.max_length).filter(str.strip))
         case _:
             return draw(st.dates(q.earliest, q.latest)).isoformat()

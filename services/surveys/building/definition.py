@@ -7,12 +7,13 @@ the survey's pages; each question has an id chosen by its author, stable across 
 answers keep their meaning, and may be shown only if (``show_if``) earlier answers say so.
 
 How problems are reported: ``parse_document`` raises pydantic's ``ValidationError`` and every
-error's ``loc`` is the path of the field at fault. Checks of one field or one question are
-pydantic's own (its locations name the question's union tag: ``sections.0.questions.2.likert.
-labels``); checks across the document (unique ids, earlier-only references, texts in the main
-language and only in the survey's languages) run in ``SurveyDocument``'s validator and raise a
-``ValidationError`` of ``survey_document`` errors located at the model path, e.g.
-``sections.0.questions.2.show_if.question``.
+error's ``loc`` is the path of the field (or question) at fault. Checks of one field or one
+question are pydantic's own; checks across the document (unique ids, earlier-only references,
+texts in the main language and only in the survey's languages) run in ``SurveyDocument``'s
+validator and raise ``survey_document`` errors located at the field, e.g.
+``sections.0.questions.2.show_if.question``. Pydantic's own locations also name the union's tag
+(``sections.0.questions.2.likert.labels``): ``document_errors`` gives every problem as (dotted
+field path without tags, message), for the API to answer with.
 
 A respondent's answers are a JSON object keyed by question id; ``check_answers`` returns the
 problems as {path: message}, the path being the question id (``q.other`` for its "other" text):
@@ -30,7 +31,7 @@ import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
-from typing import Annotated, Any, Literal, Self, TypeGuard
+from typing import Annotated, Any, Literal, Self, TypeGuard, get_args
 
 from pydantic import (
     BaseModel,
@@ -43,7 +44,7 @@ from pydantic import (
     ValidatorFunctionWrapHandler,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 # The bands come from the regions' catalogue (domain only, no I/O) so that answers to the
 # demographics section are counted in exactly the bands of the population baselines.
@@ -65,13 +66,14 @@ Loc = tuple[str | int, ...]
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
-class Text(RootModel[dict[LanguageCode, Annotated[str, Field(min_length=1, max_length=2000)]]]):
+_Wording = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class Text(RootModel[dict[LanguageCode, _Wording]]):
     """A human text in one or more of the survey's languages; the main language is required."""
 
     model_config = ConfigDict(frozen=True)
-    root: dict[LanguageCode, Annotated[str, Field(min_length=1, max_length=2000)]] = Field(
-        min_length=1, max_length=MAX_LANGUAGES
-    )
+    root: dict[LanguageCode, _Wording] = Field(min_length=1, max_length=MAX_LANGUAGES)
 
     def in_language(self, language: str, main_language: str) -> str:
         return self.root.get(language) or self.root[main_language]
@@ -91,7 +93,7 @@ class Equals(BaseModel):
     """The answer is this option (for a multiple choice: includes it), or this number."""
 
     model_config = _FROZEN
-    kind: Literal["equals"]
+    kind: Literal["equals"] = "equals"
     question: Identifier
     value: Annotated[str, Strict()] | Annotated[int, Strict()]
 
@@ -100,26 +102,26 @@ class AnyOf(BaseModel):
     """A choice question's answer includes at least one of these options."""
 
     model_config = _FROZEN
-    kind: Literal["any_of"]
+    kind: Literal["any_of"] = "any_of"
     question: Identifier
     options: Annotated[tuple[OptionId, ...], Field(min_length=1, max_length=50)]
 
 
 class Answered(BaseModel):
     model_config = _FROZEN
-    kind: Literal["answered"]
+    kind: Literal["answered"] = "answered"
     question: Identifier
 
 
 class AllTrue(BaseModel):
     model_config = _FROZEN
-    kind: Literal["all"]
+    kind: Literal["all"] = "all"
     conditions: Annotated[tuple["Condition", ...], Field(min_length=1, max_length=20)]
 
 
 class AnyTrue(BaseModel):
     model_config = _FROZEN
-    kind: Literal["any"]
+    kind: Literal["any"] = "any"
     conditions: Annotated[tuple["Condition", ...], Field(min_length=1, max_length=20)]
 
 
@@ -137,13 +139,13 @@ class _Question(BaseModel):
 
 
 class SingleChoice(_Question):
-    type: Literal["single_choice"]
+    type: Literal["single_choice"] = "single_choice"
     options: Options
     other: Text | None = Field(default=None, description='the label of "other, please specify"')
 
 
 class MultipleChoice(_Question):
-    type: Literal["multiple_choice"]
+    type: Literal["multiple_choice"] = "multiple_choice"
     options: Options
     other: Text | None = Field(default=None, description='the label of "other, please specify"')
     min: int = Field(default=1, ge=1, description="fewest choices in an answer")
@@ -154,37 +156,39 @@ class MultipleChoice(_Question):
         choices = len(self.options) + (self.other is not None)
         most = choices if self.max is None else self.max
         if not self.min <= most <= choices:
-            raise ValueError(f"needs min <= max <= {choices} (the options, and other if offered)")
+            raise PydanticCustomError(
+                "survey_question", f"needs min <= max <= {choices} (the options, and other if offered)"
+            )
         return self
 
 
 class Likert(_Question):
-    type: Literal["likert"]
+    type: Literal["likert"] = "likert"
     points: Literal[5, 7]
-    labels: tuple[Text, ...] = Field(description="one per point, from the first to the last")
+    labels: tuple[Text, ...] = Field(max_length=7, description="one per point, from the first to the last")
 
     @model_validator(mode="after")
     def _one_label_per_point(self) -> Self:
         if len(self.labels) != self.points:
-            raise ValueError(f"needs {self.points} labels, one per point")
+            raise PydanticCustomError("survey_question", f"needs {self.points} labels, one per point")
         return self
 
 
 class Rating(_Question):
     """0 to 10."""
 
-    type: Literal["rating"]
+    type: Literal["rating"] = "rating"
 
 
 class Ranking(_Question):
     """An answer orders every option."""
 
-    type: Literal["ranking"]
+    type: Literal["ranking"] = "ranking"
     options: Annotated[tuple[Option, ...], Field(min_length=2, max_length=20)]
 
 
 class Number(_Question):
-    type: Literal["number"]
+    type: Literal["number"] = "number"
     min: float | None = None
     max: float | None = None
     unit: Text | None = None
@@ -192,29 +196,29 @@ class Number(_Question):
     @model_validator(mode="after")
     def _bounds_ordered(self) -> Self:
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError("min is above max")
+            raise PydanticCustomError("survey_question", "min is above max")
         return self
 
 
 class ShortText(_Question):
-    type: Literal["short_text"]
+    type: Literal["short_text"] = "short_text"
     max_length: int = Field(default=SHORT_TEXT_MAX, ge=1, le=SHORT_TEXT_MAX)
 
 
 class LongText(_Question):
-    type: Literal["long_text"]
+    type: Literal["long_text"] = "long_text"
     max_length: int = Field(default=2000, ge=1, le=LONG_TEXT_MAX)
 
 
 class DateQuestion(_Question):
-    type: Literal["date"]
+    type: Literal["date"] = "date"
     earliest: date | None = None
     latest: date | None = None
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> Self:
         if self.earliest is not None and self.latest is not None and self.earliest > self.latest:
-            raise ValueError("earliest is after latest")
+            raise PydanticCustomError("survey_question", "earliest is after latest")
         return self
 
 
@@ -222,7 +226,6 @@ Question = Annotated[
     SingleChoice | MultipleChoice | Likert | Rating | Ranking | Number | ShortText | LongText | DateQuestion,
     Field(discriminator="type"),
 ]
-ChoiceQuestion = SingleChoice | MultipleChoice
 
 
 class Section(BaseModel):
@@ -270,6 +273,42 @@ class SurveyDocument(BaseModel):
 def parse_document(raw: object) -> SurveyDocument:
     """The document in ``raw`` (parsed JSON); ValidationError, located per problem, if invalid."""
     return SurveyDocument.model_validate(raw)
+
+
+_UNION_TAGS = frozenset(
+    member.model_fields[tag].default
+    for union, tag in ((Question, "type"), (Condition, "kind"))
+    for member in get_args(get_args(union)[0])
+)
+
+
+def field_path(loc: Loc) -> str:
+    """``loc`` as a dotted path of the document's fields: without the union tags pydantic puts
+    after a question or a condition (``questions.2.likert.labels`` -> ``questions.2.labels``),
+    so that every problem with one field has the same path."""
+    return ".".join(str(part) for i, part in enumerate(loc) if not (part in _UNION_TAGS and _tagged(loc[:i])))
+
+
+def _tagged(loc: Loc) -> bool:
+    """Whether pydantic puts a union's tag after ``loc``: a question's or a condition's path."""
+    return loc[-1:] == ("show_if",) or (len(loc) >= 2 and loc[-2] in ("questions", "conditions"))
+
+
+def document_errors(raw: object) -> list[tuple[str, str]]:
+    """Each problem with the document in ``raw`` as (field path, message); empty when valid."""
+    try:
+        parse_document(raw)
+    except ValidationError as invalid:
+        return [(field_path(error["loc"]), error["msg"]) for error in invalid.errors() if not _echo(error)]
+    return []
+
+
+def _echo(error: ErrorDetails) -> bool:
+    """Whether ``error`` only repeats others: pydantic says a tuple is too short when items in it
+    were refused, though it had enough of them."""
+    if error["type"] != "too_short" or not isinstance(error["input"], Sequence):
+        return False
+    return len(error["input"]) >= error.get("ctx", {}).get("min_length", 0)
 
 
 def _document_problems(document: SurveyDocument) -> Iterator[tuple[Loc, str]]:
@@ -600,16 +639,11 @@ def demographics_section(languages: Sequence[str]) -> Section:
         )
         prompt = text(english, spanish)
         if dimension is Dimension.RACE_ETHNICITY:
-            questions.append(
-                MultipleChoice(type="multiple_choice", id=dimension.value, prompt=prompt, options=options)
-            )
+            questions.append(MultipleChoice(id=dimension.value, prompt=prompt, options=options))
         else:
-            questions.append(
-                SingleChoice(type="single_choice", id=dimension.value, prompt=prompt, options=options)
-            )
+            questions.append(SingleChoice(id=dimension.value, prompt=prompt, options=options))
     questions.append(
         ShortText(
-            type="short_text",
             id=POSTAL_CODE,
             prompt=text("What is your ZIP code?", "¿Cuál es su código postal?"),
             max_length=10,
