@@ -213,6 +213,19 @@ def test_a_condition_may_only_use_earlier_questions_and_their_options(
     assert found[f"sections.0.questions.2.show_if.{at}"].startswith(message)
 
 
+def test_equals_needs_a_value_the_earlier_question_can_be_answered_with() -> None:
+    for value in (6, 0, "yes"):
+        found = errors(
+            raw(
+                question("likert", "first"), shown_if({"kind": "equals", "question": "first", "value": value})
+            )
+        )
+        assert found == {f"{Q1}.show_if.value": "needs a whole number that first can be answered with"}
+    parse_document(
+        raw(question("likert", "first"), shown_if({"kind": "equals", "question": "first", "value": 5}))
+    )
+
+
 def nested(depth: int) -> dict[str, Any]:
     condition: dict[str, Any] = {"kind": "answered", "question": "first"}
     for _ in range(depth - 1):

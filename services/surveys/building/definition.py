@@ -403,7 +403,7 @@ def _equals_problem(question: Question, value: str | int) -> str | None:
     else:
         return "equals needs a choice, likert, rating or number question"
     if not isinstance(value, int) or not _within(value, low, high):
-        return f"needs a whole number an answer to {question.id} can be"
+        return f"needs a whole number that {question.id} can be answered with"
     return None
 
 
