@@ -122,10 +122,8 @@ def test_ids_must_be_unique_and_are_reported_where_repeated() -> None:
 
 
 def test_every_text_needs_the_main_language_and_only_the_surveys_languages() -> None:
-    q = question(
-        "single_choice", prompt={"es": "¿Sí?"}, options=[{"id": "a", "label": {"en": "A", "fr": "A"}}] * 1
-    )
-    q["options"].append({"id": "b", "label": text("B")})
+    french = [{"id": "a", "label": {"en": "A", "fr": "A"}}, {"id": "b", "label": text("B")}]
+    q = question("single_choice", prompt={"es": "¿Sí?"}, options=french)
     found = errors(raw(q, languages=["en", "es"]))
     assert found == {
         f"{Q0}.prompt": "needs the main language en",
