@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from services.engagement.regions.acs import ANNOTATIONS, ColumnKind, ExportError, parse_export, read_value
 from services.engagement.regions.baselines import prepare
-from services.engagement.regions.catalogue import CATALOGUE, TOTAL, Dimension
 from services.engagement.regions.mapping import Role, band_for, label_range, propose
+from shared.demographics import CATALOGUE, TOTAL, Dimension
 
 ACS = Path(__file__).resolve().parent.parent / "data" / "acs"
 INCOME = ACS / "ACSDT5Y2024.B19001-Data.target-counties.csv"

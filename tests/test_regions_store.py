@@ -13,8 +13,8 @@ import pytest
 from services.engagement import demo
 from services.engagement.regions import store
 from services.engagement.regions.acs import ExportError
-from services.engagement.regions.catalogue import CATALOGUE, TOTAL
 from services.engagement.regions.importing import import_baselines, read_files
+from shared.demographics import CATALOGUE, TOTAL
 from shared.settings import Settings
 
 ACS = Path(__file__).resolve().parent.parent / "data" / "acs"

@@ -9,7 +9,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from services.engagement.regions.catalogue import CATALOGUE, Dimension
 from services.surveys.building.definition import (
     MAX_CONDITION_DEPTH,
     POSTAL_CODE,
@@ -23,6 +22,7 @@ from services.surveys.building.definition import (
     parse_document,
     visible_questions,
 )
+from shared.demographics import CATALOGUE, Dimension
 
 
 def text(words: str = "words") -> dict[str, str]:

@@ -19,9 +19,9 @@ from rich.table import Table
 
 from services.engagement.regions.acs import ExportError
 from services.engagement.regions.baselines import Baselines
-from services.engagement.regions.catalogue import CATALOGUE
 from services.engagement.regions.importing import Imported, import_baselines, read_files
 from services.engagement.regions.mapping import Role
+from shared.demographics import CATALOGUE
 from shared.settings import get_settings
 
 SCHEMA = "engagement"

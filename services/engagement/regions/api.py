@@ -19,9 +19,9 @@ from services.engagement.community.changes import Writer
 from services.engagement.community.models import PAGE_SIZE, pages
 from services.engagement.regions import store
 from services.engagement.regions.baselines import Baselines
-from services.engagement.regions.catalogue import Dimension
 from services.engagement.regions.importing import Imported, import_baselines
 from shared.auth import ADMIN, check, requires
+from shared.demographics import Dimension
 from shared.http import POOL
 from shared.openapi import Operation
 from shared.problems import Problem, parse_json

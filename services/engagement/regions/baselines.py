@@ -13,9 +13,9 @@ from decimal import Decimal
 from pydantic import BaseModel
 
 from services.engagement.regions.acs import AcsExport, ExportError, ExportRow, parse_export
-from services.engagement.regions.catalogue import TOTAL, Dimension
 from services.engagement.regions.mapping import ColumnMapping, MappingProposal, Role, propose
 from services.engagement.regions.validation import mismatches
+from shared.demographics import TOTAL, Dimension
 
 # Census summary levels (the digits before "US" in a GEO_ID) and the region kinds they become.
 SUMMARY_LEVELS = {

@@ -13,7 +13,7 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from services.engagement.regions.acs import AcsExport, ExportColumn, ExportError
-from services.engagement.regions.catalogue import CATALOGUE, TOTAL, Dimension
+from shared.demographics import CATALOGUE, TOTAL, Dimension
 
 SOURCE_TABLES: dict[str, Dimension] = {
     "B01001": Dimension.AGE,  # sex by age

@@ -35,12 +35,12 @@ from services.engagement.regions.api import (
     region_of,
 )
 from services.engagement.regions.baselines import Baselines, prepare
-from services.engagement.regions.catalogue import CATALOGUE, TOTAL, Dimension
 from services.engagement.regions.charts import Bar, bar_chart
 from services.engagement.regions.mapping import Role
 from services.engagement.regions.store import StoredFigure
 from shared import csrf
 from shared.auth import ADMIN, check, requires
+from shared.demographics import CATALOGUE, TOTAL, Dimension
 from shared.http import POOL, SETTINGS
 from shared.i18n import gettext_ as _
 from shared.i18n import language_var

@@ -46,9 +46,9 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
-# The bands come from the regions' catalogue (domain only, no I/O) so that answers to the
-# demographics section are counted in exactly the bands of the population baselines.
-from services.engagement.regions.catalogue import CATALOGUE, Band, Dimension
+# The bands are the platform's (shared/demographics.py, also engagement's baselines'), so that
+# answers to the demographics section are counted in exactly the bands of the population.
+from shared.demographics import CATALOGUE, Band, Dimension
 
 MAX_LANGUAGES = 10
 MAX_CONDITION_DEPTH = 4

@@ -1,4 +1,6 @@
-"""The platform's dimensions and their bands: what a region's population baseline is counted in.
+"""The platform's dimensions and their bands: what a region's population baseline is counted in
+(engagement) and what a survey's demographics section asks in (surveys), so that respondents
+can be compared with the population band by band.
 
 Bands are coarser than the Census tables they come from (B19001's 16 income brackets become 7),
 so that a survey or campaign can be compared with them without groups too small to mean much.
@@ -13,7 +15,7 @@ Each dimension also has a ``total`` (its universe: households, people...) that i
 - language_at_home (people 5 and over): English only, Spanish, other Indo-European, Asian and
   Pacific Island, other
 
-The same list is in the database (``baseline_bands``, migration 0003), which refuses a figure for
+The same list is in engagement's database (``baseline_bands``, its migration 0003), which refuses a figure for
 a band not in it; a test keeps the two equal. Changing a band is therefore a migration.
 """
 
