@@ -39,11 +39,10 @@ def test_a_worked_example() -> None:
     table = suppress([[40, 12], [25, 3]])
     assert rendered(table) == [
         ["*", "*", "52"],
-        ["*", "<5", "28"],
+        ["*", "*", "28"],
         ["65", "15", "80"],
     ]
-    assert table.cells[1][1] == Suppressed(small=True)
-    assert table.cells[0][1] == Suppressed(small=False)
+    assert table.legend == "*: fewer than 5, or hidden so that such a count can't be worked out"
 
 
 def test_zeros_are_shown_and_a_line_of_zeros_has_its_total_hidden() -> None:
@@ -53,7 +52,7 @@ def test_zeros_are_shown_and_a_line_of_zeros_has_its_total_hidden() -> None:
     # minus the shown row total would give row 0's: the 2. Only the zero and 39 are left.
     table = suppress([[2, 0], [9, 30]])
     assert rendered(table) == [
-        ["<5", "0", "*"],
+        ["*", "0", "*"],
         ["*", "*", "39"],
         ["*", "*", "*"],
     ]
@@ -61,7 +60,16 @@ def test_zeros_are_shown_and_a_line_of_zeros_has_its_total_hidden() -> None:
 
 def test_nothing_small_hides_nothing_and_the_threshold_is_the_surveys() -> None:
     assert rendered(suppress([[5, 0], [7, 9]])) == [["5", "0", "5"], ["7", "9", "16"], ["12", "9", "21"]]
-    assert rendered(suppress([[5, 8], [7, 9]], threshold=10))[0][:2] == ["<10", "<10"]
+    assert rendered(suppress([[5, 8], [7, 9]], threshold=10))[0][:2] == ["*", "*"]
+    assert suppress([[5]], threshold=10).legend.startswith("*: fewer than 10,")
+
+
+def test_a_hidden_cell_does_not_say_whether_it_is_small() -> None:
+    # Were the 1 shown as "<5" and the 5 as something else, the 5 would be known to be at least 5
+    # and the 1 at least 1, and their total of 6 would give both.
+    table = suppress([[1, 5], [20, 20]])
+    assert table.cells[0] == (Suppressed(), Suppressed())
+    assert table.row_totals[0] == 6
 
 
 def test_cells_that_only_several_lines_together_would_give_are_hidden_too() -> None:
@@ -93,18 +101,18 @@ def test_every_small_count_is_suppressed_and_the_rest_shown_as_they_are(
     for row, shown_row in zip(counts, table.cells, strict=True):
         for n, shown in zip(row, shown_row, strict=True):
             if 0 < n < threshold:
-                assert shown == Suppressed(small=True)
-                assert table.render(shown) == f"<{threshold}"
+                assert shown == Suppressed()
+                assert table.render(shown) == "*"
             elif n == 0:
                 assert shown == 0
             else:
-                assert shown in (n, Suppressed(small=False))
+                assert shown in (n, Suppressed())
     for totals, sums in (
         (table.row_totals, [sum(r) for r in counts]),
         (table.column_totals, [sum(c) for c in zip(*counts, strict=True)]),
         ((table.grand_total,), [sum(map(sum, counts))]),
     ):
-        assert all(shown in (n, Suppressed(small=False)) for shown, n in zip(totals, sums, strict=True))
+        assert all(shown in (n, Suppressed()) for shown, n in zip(totals, sums, strict=True))
 
 
 @settings(max_examples=300)

@@ -6,8 +6,8 @@ survey's ``threshold`` t (default 5):
 
 - A count of 0 is shown: it names no one, and it is the common rule (hiding zeros too would hide
   most of a sparse table for nothing).
-- Every count from 1 to t-1 is suppressed as *small*, rendered ``<5`` (the survey's threshold).
-- Complementary suppression, rendered ``*``: a row or column whose total is shown never holds
+- Every count from 1 to t-1 is suppressed.
+- Complementary suppression: a row or column whose total is shown never holds
   exactly one suppressed cell, or the total minus the shown cells would give it. Where one does,
   the smallest shown non-zero cell of that line is suppressed too (ties: the upper row, then the
   left column); where the line has none (its other cells are zeros), its total is suppressed
@@ -19,22 +19,27 @@ survey's ``threshold`` t (default 5):
   non-zero cell that joins the two blocks (the smallest, same ties), or, where there is none, its
   row's total, else its column's, else the grand total. Then the line rule again, until stable.
 
+Every suppressed cell and total is shown alike, ``*``, the legend saying "fewer than 5, or hidden so
+that such a count can't be worked out" (with the survey's threshold). Not ``<5`` for the small ones
+and something else for the others: a reader would then know a complementary cell is at least t,
+and with a ``<5`` in [1, t-1] beside it often pin both (a row of 1 and 5 with its total 6).
+
 The guarantee. Call a table *consistent* with what is shown when it has the shown cells and the
 shown totals (and its totals are its sums), its suppressed cells being any counts of 0 or more.
 Then every suppressed cell takes at least two different values among the consistent tables:
 no combination of sums and differences of what is shown gives it. In particular every row and
 every column whose total is shown holds 0 or at least 2 suppressed cells. Suppressed totals are
 not themselves protected (a total hidden alone may be the grand total minus the others) — only
-the cells are. Not guaranteed: a reader who also uses that a ``<5`` is 1 to t-1 and that a ``*``
-is not 0 (zeros are shown) can narrow a cell further, and in some tables pin it (a 2x2 of ones
-with its totals shown); auditing for that needs an integer-programming audit, not done here.
+the cells are. Not guaranteed: a reader who also uses that a ``*`` is not 0 (zeros are shown)
+can narrow a cell further, and in some tables pin it (a 2x2 of ones with its totals shown);
+auditing for that needs bounds in the audit (a linear programme per cell), not done here.
 """
 
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, NonNegativeInt, model_validator
 
 THRESHOLD = 5  # the counts under it are small; a survey may set its own
 
@@ -47,10 +52,8 @@ COLUMNS_HIDDEN: Node = ("columns", -1)
 
 
 class Suppressed(BaseModel, frozen=True):
-    """A count not shown. ``small``: it is itself 1 to threshold-1; otherwise it is hidden so that
-    a small one cannot be worked out from it."""
-
-    small: bool
+    """A count not shown: small, or hidden so that a small one cannot be worked out. Which of the
+    two is not kept, so that no page or API can tell."""
 
 
 Shown = int | Suppressed
@@ -64,15 +67,23 @@ class SuppressedTable(BaseModel, frozen=True):
     grand_total: Shown
 
     def render(self, shown: Shown) -> str:
-        """A cell or total as a results page prints it: the count, ``<5`` or ``*``."""
-        if isinstance(shown, int):
-            return str(shown)
-        return f"<{self.threshold}" if shown.small else "*"
+        """A cell or total as a results page prints it: the count, or ``*`` (see ``legend``)."""
+        return str(shown) if isinstance(shown, int) else "*"
+
+    @property
+    def legend(self) -> str:
+        return f"*: fewer than {self.threshold}, or hidden so that such a count can't be worked out"
 
 
 class _Counts(BaseModel, frozen=True):
-    counts: tuple[tuple[int, ...], ...] = Field(min_length=1)
+    counts: tuple[tuple[NonNegativeInt, ...], ...] = Field(min_length=1)
     threshold: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _rectangular(self) -> "_Counts":
+        if len({len(row) for row in self.counts}) != 1 or not self.counts[0]:
+            raise ValueError("a cross-tab's rows must all have the same, non-zero number of cells")
+        return self
 
 
 @dataclass
@@ -190,10 +201,6 @@ def _join_a_bridge(hiding: _Hiding) -> bool:
 def suppress(counts: list[list[int]], threshold: int = THRESHOLD) -> SuppressedTable:
     """A cross-tab as a results page may show it (the module's docstring says what that means)."""
     table = _Counts(counts=tuple(tuple(row) for row in counts), threshold=threshold)
-    if len({len(row) for row in table.counts}) != 1 or not table.counts[0]:
-        raise ValueError("a cross-tab's rows must all have the same, non-zero number of cells")
-    if any(n < 0 for row in table.counts for n in row):
-        raise ValueError("a cross-tab's counts cannot be negative")
     hiding = _Hiding(
         counts=table.counts,
         cells={(i, j) for i, row in enumerate(table.counts) for j, n in enumerate(row) if 0 < n < threshold},
@@ -201,14 +208,14 @@ def suppress(counts: list[list[int]], threshold: int = THRESHOLD) -> SuppressedT
     while _complement_a_single(hiding) or _join_a_bridge(hiding):
         pass
 
-    def shown(value: int, hidden: bool, small: bool = False) -> Shown:
-        return Suppressed(small=small) if hidden else value
+    def shown(value: int, hidden: bool) -> Shown:
+        return Suppressed() if hidden else value
 
     columns = list(zip(*table.counts, strict=True))
     return SuppressedTable(
         threshold=threshold,
         cells=tuple(
-            tuple(shown(n, (i, j) in hiding.cells, small=0 < n < threshold) for j, n in enumerate(row))
+            tuple(shown(n, (i, j) in hiding.cells) for j, n in enumerate(row))
             for i, row in enumerate(table.counts)
         ),
         row_totals=tuple(shown(sum(row), i in hiding.rows) for i, row in enumerate(table.counts)),
