@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from services.surveys.results.representativeness import BandCount, representativeness
 from services.surveys.results.suppression import Suppressed, SuppressedTable, suppress
+from shared.demographics import Dimension
 
 
 def tables(max_side: int, max_count: int = 30) -> st.SearchStrategy[list[list[int]]]:
@@ -176,7 +177,7 @@ def tenure(owners: int, renters: int) -> list[BandCount]:
 
 
 def test_renters_under_represented_in_a_worked_example() -> None:
-    result = representativeness("tenure", tenure(owners=90, renters=10))
+    result = representativeness(Dimension.TENURE, tenure(owners=90, renters=10))
     owner, renter = result.bands
     assert (owner.respondent_share, owner.population_share) == (0.9, 0.6)
     assert renter.representation == pytest.approx(0.25)
@@ -191,7 +192,7 @@ def test_bands_without_a_baseline_are_listed_not_compared() -> None:
         BandCount(band="other", respondents=5, population=None),
         BandCount(band="asian_pacific_island", respondents=2, population=0),
     ]
-    result = representativeness("language_at_home", bands)
+    result = representativeness(Dimension.LANGUAGE_AT_HOME, bands)
     assert [b.band for b in result.bands] == ["english_only", "spanish", "other", "asian_pacific_island"]
     assert [b.respondent_share for b in result.bands] == [0.85, 0.15, None, None]
     assert result.bands[2].representation is None
@@ -199,13 +200,13 @@ def test_bands_without_a_baseline_are_listed_not_compared() -> None:
 
 
 def test_no_respondents_no_index() -> None:
-    result = representativeness("tenure", tenure(owners=0, renters=0))
+    result = representativeness(Dimension.TENURE, tenure(owners=0, renters=0))
     assert result.index is None
     assert result.under_represented == ()
     assert all(b.respondent_share is None for b in result.bands)
     # Respondents only where there is no baseline are none to compare either.
     only_unknown = [BandCount(band="owner", respondents=4, population=None)]
-    assert representativeness("tenure", only_unknown).index is None
+    assert representativeness(Dimension.TENURE, only_unknown).index is None
 
 
 def test_exactly_four_fifths_is_not_under_represented_and_ties_go_by_population_then_code() -> None:
@@ -217,18 +218,21 @@ def test_exactly_four_fifths_is_not_under_represented_and_ties_go_by_population_
         BandCount(band="100000_149999", respondents=28, population=100),
     ]
     # Shares of 40 respondents and 600 households: representation 1.2, 0.15, 0.15, 0.15, 4.2...
-    result = representativeness("household_income", bands)
+    result = representativeness(Dimension.HOUSEHOLD_INCOME, bands)
     assert result.under_represented == ("50000_74999", "25000_49999", "75000_99999")
     at_the_line = [
         BandCount(band="owner", respondents=4, population=5),
         BandCount(band="renter", respondents=6, population=5),
     ]
-    assert representativeness("tenure", at_the_line).under_represented == ()  # 0.8 exactly
+    assert representativeness(Dimension.TENURE, at_the_line).under_represented == ()  # 0.8 exactly
 
 
-def test_a_band_counted_twice_is_refused() -> None:
+def test_a_band_counted_twice_or_of_another_dimension_is_refused() -> None:
+    owners = BandCount(band="owner", respondents=1, population=1)
     with pytest.raises(ValueError, match="counted twice"):
-        representativeness("tenure", [*tenure(1, 1), BandCount(band="owner", respondents=1, population=1)])
+        representativeness(Dimension.TENURE, [*tenure(1, 1), owners])
+    with pytest.raises(ValueError, match="not a band of age"):
+        representativeness(Dimension.AGE, [owners])
 
 
 CODES = ["under_18", "18_24", "25_34", "35_44", "45_54", "55_64", "65_plus"]
@@ -243,7 +247,7 @@ dimensions = st.lists(
 
 @given(dimensions)
 def test_shares_add_up_and_the_index_is_between_0_and_1(bands: list[BandCount]) -> None:
-    result = representativeness("age", bands)
+    result = representativeness(Dimension.AGE, bands)
     compared = [b for b in result.bands if b.respondent_share is not None]
     if not any(b.respondents for b in bands if b.population):
         assert result.index is None and not compared
@@ -262,7 +266,7 @@ def test_respondents_spread_as_the_population_is_perfectly_representative(
         BandCount(band=code, respondents=p * per_person, population=p)
         for code, p in zip(CODES, populations, strict=False)
     ]
-    result = representativeness("age", bands)
+    result = representativeness(Dimension.AGE, bands)
     assert result.index == 1
     assert all(b.representation == pytest.approx(1) for b in result.bands)
     assert result.under_represented == ()
@@ -271,7 +275,7 @@ def test_respondents_spread_as_the_population_is_perfectly_representative(
 @given(dimensions, st.integers(1, 1000))
 def test_scaling_the_respondents_changes_nothing(bands: list[BandCount], factor: int) -> None:
     scaled = [b.model_copy(update={"respondents": b.respondents * factor}) for b in bands]
-    before, after = representativeness("age", bands), representativeness("age", scaled)
+    before, after = representativeness(Dimension.AGE, bands), representativeness(Dimension.AGE, scaled)
     assert after.index == before.index
     assert after.under_represented == before.under_represented
     assert [(b.respondent_share, b.population_share, b.representation) for b in after.bands] == [
@@ -283,7 +287,7 @@ def test_scaling_the_respondents_changes_nothing(bands: list[BandCount], factor:
 def test_the_under_represented_are_exactly_the_bands_under_four_fifths_most_under_first(
     bands: list[BandCount],
 ) -> None:
-    result = representativeness("age", bands)
+    result = representativeness(Dimension.AGE, bands)
     # Worked out again here from the counts, exactly, not from the rounded shares.
     compared = [b for b in bands if b.population]
     respondents = sum(b.respondents for b in compared)

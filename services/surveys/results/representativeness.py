@@ -20,6 +20,8 @@ from fractions import Fraction
 
 from pydantic import BaseModel, Field, model_validator
 
+from shared.demographics import CATALOGUE, Dimension
+
 # The four-fifths rule of thumb for adverse impact, as a campaign's reach applies it to its
 # regions (UNDER in services/engagement/campaigns/reach.py): keep the two equal.
 UNDER = Fraction(4, 5)
@@ -29,7 +31,7 @@ class BandCount(BaseModel, frozen=True):
     """One band of a dimension: the survey's respondents in it and the region's baseline estimate
     for it (None: no figure)."""
 
-    band: str = Field(description="the band's code, as the regions' catalogue has it: owner, under_25000...")
+    band: str = Field(description="the band's code in shared.demographics: owner, under_25000...")
     respondents: int = Field(ge=0)
     population: int | None = Field(ge=0)
 
@@ -48,7 +50,7 @@ class BandShare(BaseModel, frozen=True):
 
 
 class Representativeness(BaseModel, frozen=True):
-    dimension: str = Field(description="the dimension's code, as the regions' catalogue has it: tenure...")
+    dimension: Dimension
     bands: tuple[BandShare, ...]
     index: float | None = Field(
         description="1 - the index of dissimilarity, in [0, 1], 1 perfectly representative; "
@@ -60,11 +62,15 @@ class Representativeness(BaseModel, frozen=True):
 
 
 class _Dimension(BaseModel, frozen=True):
+    dimension: Dimension
     bands: tuple[BandCount, ...]
 
     @model_validator(mode="after")
-    def _each_band_once(self) -> "_Dimension":
+    def _each_band_once_and_its_own(self) -> "_Dimension":
         codes = [b.band for b in self.bands]
+        unknown = sorted(set(codes) - {b.code for b in CATALOGUE[self.dimension].bands})
+        if unknown:
+            raise ValueError(f"not a band of {self.dimension}: {unknown}")
         if len(set(codes)) != len(codes):
             raise ValueError(
                 f"a band is counted twice: {sorted(c for c in set(codes) if codes.count(c) > 1)}"
@@ -98,9 +104,9 @@ def under_represented(bands: list[BandCount]) -> list[str]:
     return [band for *_, band in sorted(found)]
 
 
-def representativeness(dimension: str, bands: list[BandCount]) -> Representativeness:
+def representativeness(dimension: Dimension, bands: list[BandCount]) -> Representativeness:
     """A dimension's bands compared with the population's (the module's docstring says how)."""
-    _Dimension(bands=tuple(bands))
+    _Dimension(dimension=dimension, bands=tuple(bands))
     compared = shares(bands)
 
     def one(b: BandCount) -> BandShare:
