@@ -16,7 +16,7 @@ from services.surveys.building.definition import (
     parse_document,
     visible_questions,
 )
-from services.surveys.results.tallies import Cell, increments, recount
+from services.surveys.results.tallies import ANSWERED, OTHER, SKIPPED, Cell, increments, recount
 from tests.test_survey_definition import documents, options, question, raw, valid_answers
 
 
@@ -46,19 +46,19 @@ EVERY_TYPE = document_of(
     ("id_", "answer", "cells"),
     [
         ("tenure", {"choice": "rent"}, {"rent": 1}),
-        ("tenure", {"other": "Co-op"}, {"other": 1}),
+        ("tenure", {"other": "Co-op"}, {OTHER: 1}),
         ("travel", {"choices": ["bus", "car"]}, {"bus": 1, "car": 1}),
-        ("travel", {"choices": ["bike"], "other": "Walk"}, {"bike": 1, "other": 1}),
-        ("travel", {"other": "Walk"}, {"other": 1}),
+        ("travel", {"choices": ["bike"], "other": "Walk"}, {"bike": 1, OTHER: 1}),
+        ("travel", {"other": "Walk"}, {OTHER: 1}),
         ("agree", 4, {"4": 1}),
         ("score", 0, {"0": 1}),
         ("score", 10, {"10": 1}),
         ("priority", ["c", "a", "b"], {"c@1": 1, "a@2": 1, "b@3": 1}),
-        ("age", 41, {"answered": 1}),
-        ("age", 41.5, {"answered": 1}),
-        ("moved", "2024-06-01", {"answered": 1}),
-        ("zip", "94110", {"answered": 1}),
-        ("say", "More buses, please.", {"answered": 1}),
+        ("age", 41, {ANSWERED: 1}),
+        ("age", 41.5, {ANSWERED: 1}),
+        ("moved", "2024-06-01", {ANSWERED: 1}),
+        ("zip", "94110", {ANSWERED: 1}),
+        ("say", "More buses, please.", {ANSWERED: 1}),
     ],
 )
 def test_each_type_of_answer_counts_in_its_buckets(id_: str, answer: object, cells: dict[str, int]) -> None:
@@ -66,11 +66,11 @@ def test_each_type_of_answer_counts_in_its_buckets(id_: str, answer: object, cel
     assert {bucket: n for (q, bucket), n in found.items() if q == id_} == cells
     # Every other question was shown and left unanswered.
     others = [q.id for _, q in EVERY_TYPE.questions() if q.id != id_]
-    assert {(q, "skipped"): 1 for q in others} == {cell: n for cell, n in found.items() if cell[0] != id_}
+    assert {(q, SKIPPED): 1 for q in others} == {cell: n for cell, n in found.items() if cell[0] != id_}
 
 
 def test_a_null_answer_is_a_skip() -> None:
-    assert counted(EVERY_TYPE, {"agree": None})[("agree", "skipped")] == 1
+    assert counted(EVERY_TYPE, {"agree": None})[("agree", SKIPPED)] == 1
 
 
 BRANCHING = document_of(
@@ -94,11 +94,11 @@ def test_a_hidden_branch_counts_nothing_and_a_skipped_optional_question_counts_a
     assert counted(BRANCHING, {"renter": {"choice": "yes"}, "landlord": 7}) == {
         ("renter", "yes"): 1,
         ("landlord", "7"): 1,
-        ("why", "skipped"): 1,
-        ("area", "skipped"): 1,
+        ("why", SKIPPED): 1,
+        ("area", SKIPPED): 1,
     }
     # Nothing answered: what depends on an answer stays hidden, the rest is skipped.
-    assert counted(BRANCHING, {}) == {("renter", "skipped"): 1, ("area", "skipped"): 1}
+    assert counted(BRANCHING, {}) == {("renter", SKIPPED): 1, ("area", SKIPPED): 1}
 
 
 def test_cells_are_frozen_keys() -> None:
@@ -118,10 +118,10 @@ def test_recount_sums_the_responses() -> None:
             Cell("renter", "yes"): 2,
             Cell("renter", "no"): 1,
             Cell("landlord", "7"): 2,
-            Cell("why", "answered"): 1,
-            Cell("why", "skipped"): 1,
+            Cell("why", ANSWERED): 1,
+            Cell("why", SKIPPED): 1,
             Cell("area", "5"): 2,
-            Cell("area", "skipped"): 1,
+            Cell("area", SKIPPED): 1,
         }
     )
     assert recount(BRANCHING, []) == Counter()
@@ -191,6 +191,16 @@ def test_each_shown_question_counts_once_per_response_in_its_own_cells(
             if q.id not in shown:
                 assert not buckets
             elif q.id in answers:
-                assert buckets and "skipped" not in buckets
+                assert buckets and SKIPPED not in buckets
             else:
-                assert buckets == {"skipped"}
+                assert buckets == {SKIPPED}
+
+
+def test_an_option_called_other_is_never_counted_with_the_other_text() -> None:
+    # The demographics' language at home has a band called "other"; a survey may also offer
+    # "other, please specify" beside it.
+    languages = document_of(
+        question("single_choice", "home", other={"en": "Another"}, options=options("english", "other"))
+    )
+    assert counted(languages, {"home": {"choice": "other"}}) == {("home", "other"): 1}
+    assert counted(languages, {"home": {"other": "Tagalog"}}) == {("home", OTHER): 1}

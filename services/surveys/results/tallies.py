@@ -4,18 +4,19 @@ stored, incrementally kept tally must always equal. No I/O.
 A tally counts responses in cells: (question id, bucket), the bucket being what a result page
 counts for that question:
 
-- ``single_choice``: the option id chosen, or ``"other"`` for the "other, please specify" text
-- ``multiple_choice``: each option id chosen, and ``"other"`` when the other text was given
+- ``single_choice``: the option id chosen, or ``"@other"`` for the "other, please specify" text
+- ``multiple_choice``: each option id chosen, and ``"@other"`` when the other text was given
 - ``likert`` and ``rating``: the point as a string (``"4"``)
 - ``ranking``: each option at its position, 1 the most preferred: ``"<option>@<rank>"``
-- ``number``, ``date``, ``short_text``, ``long_text``: only ``"answered"``; their values are
+- ``number``, ``date``, ``short_text``, ``long_text``: only ``"@answered"``; their values are
   listed or summarised elsewhere, not tallied
-- any question shown to the respondent and left unanswered (missing or null): ``"skipped"``
+- any question shown to the respondent and left unanswered (missing or null): ``"@skipped"``
 
 A question hidden by its condition (``visible_questions``) counts nothing, answered or not.
 
-The bucket is kept a plain string as result pages read it; an option whose author gave it the id
-``other`` or ``skipped`` shares that bucket with the "other" text or with a skip.
+The bucket is a plain string, as result pages read it. The buckets that are not an option start
+with ``@``, which an option id cannot hold, so an option its author called ``other`` (the
+demographics' language at home has one) is never counted with the "other" text or a skip.
 
 A response's increments are all +1 (a multiple choice may add several cells of one question, a
 ranking adds one per option), so adding a response and subtracting it again (as an erasure does)
@@ -37,9 +38,9 @@ from services.surveys.building.definition import (
     visible_questions,
 )
 
-OTHER = "other"
-SKIPPED = "skipped"
-ANSWERED = "answered"
+OTHER = "@other"
+SKIPPED = "@skipped"
+ANSWERED = "@answered"
 
 
 class Cell(NamedTuple):
