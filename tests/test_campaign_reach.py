@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.engagement.campaigns.models import AudienceSize
-from services.engagement.campaigns.reach import NAMED, UNDER, RegionCount, reach, shares, under_represented
+from services.engagement.campaigns.reach import NAMED, RegionCount, reach, shares, under_represented
+from shared.representation import UNDER
 
 
 def region(name: str, people: int, households: int | None) -> RegionCount:

@@ -14,10 +14,9 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from services.engagement.campaigns.models import AudienceSize
+from shared import representation
+from shared.representation import Part
 
-# The "four-fifths" rule of thumb for adverse impact, read as: fewer than 4 in the audience for
-# every 5 the population would have there.
-UNDER = Fraction(4, 5)
 NAMED = 3  # the under-represented regions a page names
 
 
@@ -57,29 +56,20 @@ class Reach(BaseModel, frozen=True):
     attended: None = None
 
 
+def _parts(regions: list[RegionCount]) -> list[Part[UUID]]:
+    return [Part(r.region_id, r.name, r.people, r.households) for r in regions]
+
+
 def shares(regions: list[RegionCount]) -> dict[UUID, tuple[Fraction, Fraction]]:
     """Each compared region's (audience share, population share): the regions with households,
     when someone in the audience lives in one of them (else there is nothing to compare)."""
-    compared = [r for r in regions if r.households]
-    people = sum(r.people for r in compared)
-    households = sum(r.households or 0 for r in compared)
-    if people == 0:
-        return {}
-    return {
-        r.region_id: (Fraction(r.people, people), Fraction(r.households or 0, households)) for r in compared
-    }
+    return representation.shares(_parts(regions))
 
 
 def under_represented(regions: list[RegionCount]) -> list[UUID]:
     """The regions under four fifths of their population share, the most under-represented
     first (ties: the larger population first, then the name, so the order is stable)."""
-    by_id = {r.region_id: r for r in regions}
-    found = [
-        (audience / population, -population, by_id[region_id].name, region_id)
-        for region_id, (audience, population) in shares(regions).items()
-        if audience / population < UNDER
-    ]
-    return [region_id for *_, region_id in sorted(found)]
+    return representation.under_represented(_parts(regions))
 
 
 def reach(audience: AudienceSize, regions: list[RegionCount]) -> Reach:

@@ -20,11 +20,9 @@ from fractions import Fraction
 
 from pydantic import BaseModel, Field, model_validator
 
+from shared import representation
 from shared.demographics import CATALOGUE, Dimension
-
-# The four-fifths rule of thumb for adverse impact, as a campaign's reach applies it to its
-# regions (UNDER in services/engagement/campaigns/reach.py): keep the two equal.
-UNDER = Fraction(4, 5)
+from shared.representation import Part
 
 
 class BandCount(BaseModel, frozen=True):
@@ -78,30 +76,20 @@ class _Dimension(BaseModel, frozen=True):
         return self
 
 
+def _parts(bands: list[BandCount]) -> list[Part[str]]:
+    return [Part(b.band, b.band, b.respondents, b.population) for b in bands]
+
+
 def shares(bands: list[BandCount]) -> dict[str, tuple[Fraction, Fraction]]:
     """Each compared band's (respondent share, population share); none when no respondent is in
     a compared band, as then there is nothing to compare."""
-    compared = [b for b in bands if b.population]
-    respondents = sum(b.respondents for b in compared)
-    population = sum(b.population or 0 for b in compared)
-    if respondents == 0:
-        return {}
-    return {
-        b.band: (Fraction(b.respondents, respondents), Fraction(b.population or 0, population))
-        for b in compared
-    }
+    return representation.shares(_parts(bands))
 
 
 def under_represented(bands: list[BandCount]) -> list[str]:
     """The bands under four fifths of their population share, the most under-represented first
     (ties: the larger population first, then the band's code, so the order is stable)."""
-    by_code = {b.band: b for b in bands}
-    found = [
-        (respondent / population, -(by_code[band].population or 0), band)
-        for band, (respondent, population) in shares(bands).items()
-        if respondent / population < UNDER
-    ]
-    return [band for *_, band in sorted(found)]
+    return representation.under_represented(_parts(bands))
 
 
 def representativeness(dimension: Dimension, bands: list[BandCount]) -> Representativeness:
