@@ -69,6 +69,7 @@ async def on_person_erased(event: PersonErased, conn: DbConnection, envelope: En
             cell["language"],
         )
 
+
 PEOPLE = Subscription(
     "surveys.people",
     {PersonRegistered: BatchHandler(on_people_registered), PersonErased: on_person_erased},

@@ -22,10 +22,13 @@ from shared.contracts.people import (
     Purpose,
     SignInLinkRequested,
 )
+from shared.contracts.regions import BaselineFigure, RegionBaselinesPublished
+from shared.contracts.surveys import InvitationIssued, ResponseSubmitted, SurveyMode
 
 __all__ = [
     "EVENT_TYPES",
     "Audience",
+    "BaselineFigure",
     "CampaignLaunched",
     "Channel",
     "Consent",
@@ -36,11 +39,15 @@ __all__ = [
     "Envelope",
     "Event",
     "InvalidMessage",
+    "InvitationIssued",
     "Language",
     "PersonErased",
     "PersonRegistered",
     "Purpose",
+    "RegionBaselinesPublished",
+    "ResponseSubmitted",
     "SignInLinkRequested",
+    "SurveyMode",
     "parse_message",
 ]
 
@@ -55,6 +62,9 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
         CampaignLaunched,
         SignInLinkRequested,
         DetailsChanged,
+        RegionBaselinesPublished,
+        InvitationIssued,
+        ResponseSubmitted,
     )
 }
 
