@@ -12,12 +12,14 @@ from services.engagement.accounts.admins import admin_account, reset_demo_admin
 from services.engagement.campaigns import store as campaigns_store
 from services.engagement.campaigns.models import Audience, CampaignFields
 from services.engagement.community import store as community
+from services.engagement.community.changes import announce_name
 from services.engagement.community.models import CopFields, OrganisationFields, OrganisationKind
 from services.engagement.people import PersonRegistration
 from services.engagement.regions import demo_places
 from services.engagement.regions import store as regions_store
 from services.engagement.regions.baselines import RegionFigures
 from services.engagement.regions.importing import import_baselines, read_files
+from services.engagement.regions.publishing import announcing
 from services.engagement.registration import confirm_consent, register_person
 from shared.db import DbConnection
 
@@ -96,10 +98,13 @@ async def load_regions(conn: DbConnection) -> int:
     nest them in the demo's regions, then the cities inside them and their residents
     (regions/demo_places.py); returns how many counties were new."""
     imported = await import_baselines(conn, read_files(ACS_EXPORTS), is_demo=True)
+    grouped = [county for *_, counties in DEMO_GROUPS for county in counties]
     async with conn.transaction():
-        for region_id, kind, name, counties in DEMO_GROUPS:
-            await regions_store.ensure_group(conn, region_id, kind, name, is_demo=True)
-            await regions_store.nest(conn, region_id, counties)
+        counties = await regions_store.ids_of(conn, grouped)
+        async with announcing(conn, [*counties.values(), *(group[0] for group in DEMO_GROUPS)]):
+            for region_id, kind, name, inside in DEMO_GROUPS:
+                await regions_store.ensure_group(conn, region_id, kind, name, is_demo=True)
+                await regions_store.nest(conn, region_id, inside)
     await demo_places.load(conn)
     return sum(done.created for done in imported)
 
@@ -142,7 +147,9 @@ async def load_community(conn: DbConnection) -> int:
         for name, kind, region_id, topics in DEMO_ORGANISATIONS:
             organisation_id = uuid.uuid5(_NAMESPACE, f"organisation:{name}")
             organisation = OrganisationFields(name=name, kind=kind, region_id=region_id)
-            new += await community.insert_organisation(conn, organisation_id, organisation, is_demo=True)
+            if await community.insert_organisation(conn, organisation_id, organisation, is_demo=True):
+                new += 1
+                await announce_name(conn, organisation_id, name, None, None)
             for topic in topics:
                 member_id = uuid.uuid5(_NAMESPACE, f"member:{name}:{topic}")
                 await community.add_member(conn, member_id, cop_ids[topic], None, organisation_id)
@@ -166,11 +173,14 @@ async def load_campaigns(conn: DbConnection) -> int:
             )
             for geo_id, _ in DEMO_ZIPS
         ]
-        await regions_store.upsert_regions(conn, zips, is_demo=True)
-        for geo_id, county in DEMO_ZIPS:
-            county_id = await regions_store.find_region(conn, county)
-            assert county_id is not None  # imported by load_regions
-            await regions_store.nest(conn, county_id, [geo_id])
+        known = await regions_store.ids_of(conn, [geo_id for pair in DEMO_ZIPS for geo_id in pair])
+        async with announcing(conn, known.values()) as touched:
+            created, _ = await regions_store.upsert_regions(conn, zips, is_demo=True)
+            touched.update(created.values())
+            for geo_id, county in DEMO_ZIPS:
+                county_id = await regions_store.find_region(conn, county)
+                assert county_id is not None  # imported by load_regions
+                await regions_store.nest(conn, county_id, [geo_id])
         counties = DEMO_GROUPS[0][3]
         county_ids = [await regions_store.find_region(conn, county) for county in counties]
         initiative = uuid.uuid5(_NAMESPACE, f"organisation:{DEMO_ORGANISATIONS[1][0]}")

@@ -20,6 +20,7 @@ from services.engagement.community.models import PAGE_SIZE, pages
 from services.engagement.regions import store
 from services.engagement.regions.baselines import Baselines
 from services.engagement.regions.importing import Imported, import_baselines
+from services.engagement.regions.publishing import announcing
 from shared.auth import ADMIN, check, requires
 from shared.demographics import Dimension
 from shared.http import POOL
@@ -96,12 +97,22 @@ class RegionRefused(Exception):
 class RegionWriter(Writer):
     """The community's writer (who writes, in which request) for regions and baselines."""
 
+    @property
+    def _actor(self) -> str:
+        return f"account:{self.account.id}"
+
     async def save_region(self, region_id: UUID | None, fields: RegionFields) -> UUID:
         """Create (no id) or change a region; its id."""
         saved = region_id or uuid.uuid4()
         kind, name, parent = fields.kind.value, fields.name, fields.parent_id
         try:
-            async with self.pool.acquire() as conn, conn.transaction():
+            async with (
+                self.pool.acquire() as conn,
+                conn.transaction(),
+                announcing(
+                    conn, [saved, *filter(None, [parent])], correlation_id=self.request_id, actor=self._actor
+                ),
+            ):
                 if region_id is None:
                     await store.insert_region(conn, saved, kind, name, parent)
                 elif not await store.update_region(conn, saved, kind, name, parent):
@@ -118,7 +129,9 @@ class RegionWriter(Writer):
     async def import_baselines(self, baselines: Baselines) -> Imported:
         """All of the export's regions and figures with the audit entry, or nothing."""
         async with self.pool.acquire() as conn, conn.transaction():
-            [done] = await import_baselines(conn, [baselines])
+            [done] = await import_baselines(
+                conn, [baselines], correlation_id=self.request_id, actor=self._actor
+            )
             target = f"baselines:{baselines.table}:{baselines.year} regions:{done.regions}"
             await self._audit(conn, "region.baselines_imported", target)
         return done

@@ -11,7 +11,8 @@ fill the wrong city; an import brings them as regions of their own ("Oakland cit
 Set-based: the places are one statement, the residents one registration of all of them (one
 statement per table, their events through the outbox as any registration's); the consent of the
 new ones is then confirmed through their links as demo.py confirms its people's, so a loaded demo
-holds only what the platform's own paths write. Loading again writes nothing."""
+holds only what the platform's own paths write. The places reach surveys as any region does
+(regions/publishing.py). Loading again writes nothing."""
 
 import uuid
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from uuid import UUID
 
 from services.engagement.people import PersonRegistration
 from services.engagement.regions import store
+from services.engagement.regions.publishing import announcing
 from services.engagement.registration import RegistrationRequest, confirm_consent, register_people
 from shared.db import DbConnection
 
@@ -182,7 +184,9 @@ async def load(conn: DbConnection) -> tuple[int, int]:
     """The places and residents not there yet; returns how many of each were new. Needs the
     counties (demo.load_regions imports them first)."""
     async with conn.transaction():
-        new_places = await store.ensure_within(conn, places(), is_demo=True)
+        counties = await store.ids_of(conn, [county for *_, county in places()])
+        async with announcing(conn, [*counties.values(), *(place[0] for place in places())]):
+            new_places = await store.ensure_within(conn, places(), is_demo=True)
         found = residents(await store.ids_of(conn, [geo_id for geo_id, _, _ in BOROUGHS]))
         registrations = await register_people(
             conn, [RegistrationRequest(r.person, r.id) for r in found], is_demo=True

@@ -3,12 +3,14 @@ transaction, so a fault anywhere leaves the tables as they were."""
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from uuid import UUID
 
 from pydantic import BaseModel
 
 from services.engagement.regions import store
 from services.engagement.regions.acs import ExportError
 from services.engagement.regions.baselines import Baselines, prepare
+from services.engagement.regions.publishing import announcing
 from shared.db import DbConnection
 
 # Regions written per statement: the progress bar moves between them.
@@ -42,23 +44,35 @@ async def import_baselines(
     *,
     is_demo: bool = False,
     progress: Callable[[Baselines, int], None] | None = None,
+    correlation_id: str | None = None,
+    actor: str | None = None,
 ) -> list[Imported]:
-    """Write them all, or nothing; ``progress`` hears of each chunk of regions written."""
+    """Write them all, or nothing, and announce the regions whose name or figures changed;
+    ``progress`` hears of each chunk of regions written."""
     done = []
     async with conn.transaction():
         await store.lock_imports(conn)
-        for baselines in prepared:
-            figures = created = 0
-            for start in range(0, len(baselines.regions), CHUNK):
-                chunk = baselines.regions[start : start + CHUNK]
-                ids, new = await store.upsert_regions(conn, chunk, is_demo=is_demo)
-                created += new
-                figures += await store.replace_figures(conn, baselines, chunk, ids)
-                if progress is not None:
-                    progress(baselines, len(chunk))
-            done.append(
-                Imported(
-                    source=baselines.source, regions=len(baselines.regions), created=created, figures=figures
-                )
-            )
+        known = await store.ids_of(conn, [r.geo_id for b in prepared for r in b.regions])
+        async with announcing(conn, known.values(), correlation_id=correlation_id, actor=actor) as touched:
+            for baselines in prepared:
+                done.append(await _import_one(conn, baselines, touched, is_demo, progress))
     return done
+
+
+async def _import_one(
+    conn: DbConnection,
+    baselines: Baselines,
+    touched: set[UUID],
+    is_demo: bool,
+    progress: Callable[[Baselines, int], None] | None,
+) -> Imported:
+    figures = created = 0
+    for start in range(0, len(baselines.regions), CHUNK):
+        chunk = baselines.regions[start : start + CHUNK]
+        ids, new = await store.upsert_regions(conn, chunk, is_demo=is_demo)
+        touched.update(ids.values())
+        created += new
+        figures += await store.replace_figures(conn, baselines, chunk, ids)
+        if progress is not None:
+            progress(baselines, len(chunk))
+    return Imported(source=baselines.source, regions=len(baselines.regions), created=created, figures=figures)
