@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from services.surveys import api, handlers
+from services.surveys import api, handlers, regions
 from shared.runtime import ServiceSpec
 
 SPEC = ServiceSpec(
@@ -10,6 +10,6 @@ SPEC = ServiceSpec(
     directory=Path(__file__).parent,
     add_routes=api.add_routes,
     public_paths=("/surveys/", "/api/v1/surveys"),
-    subscriptions=(handlers.PEOPLE,),
+    subscriptions=(handlers.PEOPLE, regions.REGIONS),
     operations=api.OPERATIONS,
 )
