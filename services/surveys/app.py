@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from services.surveys import api, handlers, regions
+from services.surveys.building.organisations import ORGANISATIONS
 from shared.runtime import ServiceSpec
 
 SPEC = ServiceSpec(
@@ -10,6 +11,6 @@ SPEC = ServiceSpec(
     directory=Path(__file__).parent,
     add_routes=api.add_routes,
     public_paths=("/surveys/", "/api/v1/surveys"),
-    subscriptions=(handlers.PEOPLE, regions.REGIONS),
+    subscriptions=(handlers.PEOPLE, ORGANISATIONS, regions.REGIONS),
     operations=api.OPERATIONS,
 )

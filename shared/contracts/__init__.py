@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from shared.contracts.campaigns import Audience, CampaignLaunched
 from shared.contracts.envelope import Envelope, Event
+from shared.contracts.organisations import OrganisationNamed
 from shared.contracts.people import (
     Channel,
     Consent,
@@ -41,6 +42,7 @@ __all__ = [
     "InvalidMessage",
     "InvitationIssued",
     "Language",
+    "OrganisationNamed",
     "PersonErased",
     "PersonRegistered",
     "Purpose",
@@ -65,6 +67,7 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
         RegionBaselinesPublished,
         InvitationIssued,
         ResponseSubmitted,
+        OrganisationNamed,
     )
 }
 

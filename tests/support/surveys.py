@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from services.surveys.app import SPEC as SURVEYS
-from services.surveys.building.definition import demographics_section
+from services.surveys.building.definition import as_json, demographics_section
 from shared.bus import Bus
 from shared.runtime import build_app
 from shared.settings import Settings
@@ -75,7 +75,7 @@ def branching_document(*, with_demographics: bool = False) -> dict[str, Any]:
         },
     ]
     if with_demographics:
-        sections.append(demographics_section(["en", "es"]).model_dump(mode="json", exclude_defaults=True))
+        sections.append(as_json(demographics_section(["en", "es"])))
     return {
         "main_language": "en",
         "languages": ["en", "es"],

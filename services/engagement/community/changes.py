@@ -12,6 +12,9 @@ from services.engagement.accounts import store as accounts_store
 from services.engagement.accounts.audit import AuditedWriter
 from services.engagement.community import store
 from services.engagement.community.models import CopFields, NewMember, OrganisationFields
+from shared.contracts import OrganisationNamed
+from shared.db import DbConnection
+from shared.outbox import emit
 
 
 class Refusal(Enum):
@@ -40,6 +43,21 @@ class Refused(Exception):
         self.refusal = refusal
 
 
+async def announce_name(
+    conn: DbConnection, organisation_id: UUID, name: str, correlation_id: str | None, actor: str | None
+) -> None:
+    """``organisation.named``, in the transaction that created or changed the organisation:
+    the other services know organisations by id only, and show them by this name."""
+    await emit(
+        conn,
+        OrganisationNamed(organisation_id=organisation_id, name=name),
+        producer="engagement",
+        correlation_id=correlation_id,
+        actor=actor,
+        aggregate=f"organisation:{organisation_id}",
+    )
+
+
 class Writer(AuditedWriter):
     """Organisations' and CoPs' writes, each with its audit entry."""
 
@@ -54,6 +72,7 @@ class Writer(AuditedWriter):
                     raise Refused(Refusal.NOT_FOUND)
                 action = "organisation.changed" if organisation_id else "organisation.created"
                 await self._audit(conn, action, f"organisation:{saved}")
+                await announce_name(conn, saved, fields.name, self.request_id, f"account:{self.account.id}")
         except asyncpg.UniqueViolationError as exc:
             raise Refused(Refusal.NAME_TAKEN) from exc
         except asyncpg.ForeignKeyViolationError as exc:

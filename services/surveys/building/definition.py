@@ -659,3 +659,24 @@ def demographics_section(languages: Sequence[str]) -> Section:
         ),
         questions=tuple(questions),
     )
+
+
+def as_json(node: object) -> Any:
+    """A document, or a part of one (a section, a question), as the JSON an organizer would
+    write: fields left at their default are left out, except the tags (``type``, ``kind``) a
+    question or a condition is read by. (pydantic's ``exclude_defaults`` drops the tags too.)"""
+    if isinstance(node, RootModel):
+        return as_json(node.root)
+    if isinstance(node, BaseModel):
+        return {
+            name: as_json(getattr(node, name))
+            for name, field in type(node).model_fields.items()
+            if name in ("type", "kind") or getattr(node, name) != field.default
+        }
+    if isinstance(node, tuple | list):
+        return [as_json(item) for item in node]
+    if isinstance(node, dict):
+        return {key: as_json(value) for key, value in node.items()}
+    if isinstance(node, date):
+        return node.isoformat()
+    return node
