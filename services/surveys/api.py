@@ -5,6 +5,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from services.surveys import person_export
+from services.surveys.answering import api as answering
 from services.surveys.building import routes as building
 from shared.auth import ANY_ACCOUNT, requires
 from shared.http import POOL
@@ -54,11 +55,13 @@ OPERATIONS = (
         need=ANY_ACCOUNT,
     ),
     *building.OPERATIONS,
+    *answering.OPERATIONS,
 )
 
 
 def add_routes(app: web.Application) -> None:
     person_export.add_routes(app)
+    answering.add_routes(app)
     app.router.add_get("/surveys/", surveys_page)
     app.router.add_get("/api/v1/surveys/tally", tally)
     building.add_routes(app)  # after tally: /api/v1/surveys/{survey_id} would take its path

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from services.surveys import api, handlers, regions
+from services.surveys.answering.release import keep_releasing
 from services.surveys.building.organisations import ORGANISATIONS
 from shared.runtime import ServiceSpec
 
@@ -13,4 +14,5 @@ SPEC = ServiceSpec(
     public_paths=("/surveys/", "/api/v1/surveys"),
     subscriptions=(handlers.PEOPLE, ORGANISATIONS, regions.REGIONS),
     operations=api.OPERATIONS,
+    background=(keep_releasing,),
 )
