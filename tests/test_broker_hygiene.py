@@ -15,7 +15,7 @@ _left_by_the_first_test: list[str] = []
 
 
 async def test_a_test_declares_its_queues(bus: Bus) -> None:
-    [subscription] = SURVEYS.subscriptions
+    subscription = SURVEYS.subscriptions[0]
     await declare_topology(bus, [subscription])
     names = bus.queue_names(subscription.consumer)
     _left_by_the_first_test.extend([bus.unrouted_queue, names.main, names.dlq, names.delay(0)])

@@ -217,7 +217,8 @@ async def test_imports_made_before_they_were_recorded_are_taken_from_their_audit
             f"import:{import_id}",
             f"campaign:{uuid.uuid4()}",
         )
-        assert await migrate(conn, schema, migrations) == ["0010_campaign_import_lists.sql"]
+        # 0010 and whatever came after it
+        assert (await migrate(conn, schema, migrations))[0] == "0010_campaign_import_lists.sql"
         rows = await conn.fetch(
             f"""SELECT i.id, i.account_id, i.file_name, i.people_created, i.imported_at = a.at AS same_time
                 FROM {schema}.people_imports i JOIN {schema}.audit_log a ON a.target = 'import:' || i.id"""

@@ -1,9 +1,10 @@
-"""Engagement's wiring: routes, (future) subscriptions, directory of migrations and templates."""
+"""Engagement's wiring: routes, subscriptions, directory of migrations and templates."""
 
 from pathlib import Path
 
 from services.engagement import api, throttle
 from services.engagement.accounts import api as accounts_api
+from services.engagement.campaigns import responses
 from services.engagement.residents import pages as resident_pages
 from shared.runtime import ServiceSpec
 
@@ -30,6 +31,7 @@ SPEC = ServiceSpec(
         "/me/",
     ),
     operations=api.OPERATIONS,
+    subscriptions=(responses.RESPONSES,),
     background=(
         throttle.forget_old_attempts,
         accounts_api.forget_old_attempts,

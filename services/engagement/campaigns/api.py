@@ -8,7 +8,7 @@ from uuid import UUID
 import asyncpg
 from aiohttp import web
 
-from services.engagement.campaigns import store
+from services.engagement.campaigns import responses, store
 from services.engagement.campaigns.changes import Refused, Writer
 from services.engagement.campaigns.models import (
     Audience,
@@ -56,10 +56,20 @@ async def campaign_for(
     return check(request, organisation(found.organisation_id)), found
 
 
-async def reach_of(pool: asyncpg.Pool, audience: Audience) -> Reach:
+async def reach_of(pool: asyncpg.Pool, campaign_id: UUID, audience: Audience) -> Reach:
     size = AudienceSize.model_validate(dict(await store.audience_size(pool, audience)))
-    counts = [RegionCount.model_validate(dict(row)) for row in await store.region_counts(pool, audience)]
-    return reach(size, counts)
+    by_region = await responses.responded_by_region(pool, campaign_id, audience.region_ids)
+    counts = [
+        RegionCount.model_validate({**dict(row), "responded": by_region.get(row["region_id"], 0)})
+        for row in await store.region_counts(pool, audience)
+    ]
+    return reach(
+        size,
+        counts,
+        responded=await responses.responded(pool, campaign_id),
+        responded_bands=await responses.responded_by_band(pool, campaign_id),
+        population=await responses.population(pool, audience),
+    )
 
 
 @requires(ORGANIZER)
@@ -126,8 +136,9 @@ async def close_campaign(request: web.Request) -> web.Response:
 @requires(ORGANIZER)
 async def campaign_reach(request: web.Request) -> web.Response:
     pool = request.app[POOL]
-    _, found = await campaign_for(request, pool, path_id(request, "campaign_id"))
-    return _json(await reach_of(pool, found.audience))
+    campaign_id = path_id(request, "campaign_id")
+    _, found = await campaign_for(request, pool, campaign_id)
+    return _json(await reach_of(pool, campaign_id, found.audience))
 
 
 async def _campaign(request: web.Request, campaign_id: UUID, status: int = 200) -> web.Response:
@@ -189,7 +200,8 @@ OPERATIONS = (
     Operation(
         "GET",
         CAMPAIGN + "/reach",
-        "The audience's size and its spread across the campaign's regions against their households",
+        "The audience's size and its spread across the campaign's regions against their households; "
+        "the responses to its surveys, by region and against the audience's population per dimension",
         response=Reach,
         problems=(404,),
         need=ORGANIZER,

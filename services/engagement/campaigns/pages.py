@@ -20,6 +20,7 @@ from services.engagement.community.api import ORGANIZER, total
 from services.engagement.community.pages import _page, _path_id, _query, _see_other
 from shared import csrf
 from shared.auth import Account, check, organisation, requires
+from shared.demographics import CATALOGUE
 from shared.http import POOL
 from shared.i18n import gettext_ as _
 
@@ -216,7 +217,8 @@ async def _campaign_page(
         "campaign": found,
         "campaign_id": campaign_id,
         "editable": editable(found.status),
-        "reach": await reach_of(request.app[POOL], found.audience),
+        "reach": await reach_of(request.app[POOL], campaign_id, found.audience),
+        "catalogue": CATALOGUE,
         "typed": typed if typed is not None else typed_from(found),
         "errors": errors or {},
         # What the launch or close before the 303 did, to say so.

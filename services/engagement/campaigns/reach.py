@@ -6,15 +6,24 @@ region baselines' household totals). A region whose audience share is under four
 population share is under-represented, the most under-represented first: that is where the
 outreach should go next. Regions without a household total are listed, not compared: nothing is
 made up. Regions that overlap (a metro and its counties) are each counted whole, for the people
-and the households alike, so their shares stay comparable."""
+and the households alike, so their shares stay comparable.
 
+Who responded (to the campaign's surveys: campaigns/responses.py counts them) is set beside the
+audience's population one dimension at a time, by the same rules as a survey's results
+(services/surveys/results/representativeness.py), naming the most under-represented bands.
+Contacted, registered and attended are measured by what sends and what holds meetings, not built
+yet: none until they are."""
+
+from collections.abc import Mapping
 from fractions import Fraction
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
 from services.engagement.campaigns.models import AudienceSize
+from services.surveys.results.representativeness import BandCount, Representativeness, representativeness
 from shared import representation
+from shared.demographics import CATALOGUE
 from shared.representation import Part
 
 NAMED = 3  # the under-represented regions a page names
@@ -27,6 +36,7 @@ class RegionCount(BaseModel, frozen=True):
     name: str
     people: int = Field(ge=0)
     households: int | None = Field(ge=0)
+    responded: int = Field(default=0, ge=0)
 
 
 class RegionReach(BaseModel, frozen=True):
@@ -34,6 +44,7 @@ class RegionReach(BaseModel, frozen=True):
     name: str
     people: int
     households: int | None
+    responded: int = Field(description="responses from inside it to the campaign's surveys")
     audience_share: float | None = Field(
         description="its share of the audience in the compared regions; none when not compared"
     )
@@ -49,9 +60,13 @@ class Reach(BaseModel, frozen=True):
     under_represented: tuple[UUID, ...] = Field(
         description=f"the most under-represented regions, at most {NAMED}, the most first"
     )
-    # Measured by services not built yet (sending, surveys, meetings): none until they are.
+    responded: int = Field(ge=0, description="responses to the campaign's surveys")
+    respondents: tuple[Representativeness, ...] = Field(
+        description="per dimension with respondents or a population figure, the respondents' bands "
+        "against the audience's population; under_represented names the bands most under first"
+    )
+    # Measured by what is not built yet (sending, meetings): none until it is.
     contacted: None = None
-    responded: None = None
     registered: None = None
     attended: None = None
 
@@ -72,7 +87,33 @@ def under_represented(regions: list[RegionCount]) -> list[UUID]:
     return representation.under_represented(_parts(regions))
 
 
-def reach(audience: AudienceSize, regions: list[RegionCount]) -> Reach:
+Bands = Mapping[tuple[str, str], int]  # (dimension, band) -> respondents or people
+
+
+def respondents(responded: Bands, population: Bands) -> tuple[Representativeness, ...]:
+    """The dimensions with someone responding or living in a band, each compared band by band."""
+    found = []
+    for dimension, spec in CATALOGUE.items():
+        bands = [
+            BandCount(
+                band=band.code,
+                respondents=responded.get((dimension.value, band.code), 0),
+                population=population.get((dimension.value, band.code)),
+            )
+            for band in spec.bands
+        ]
+        if any(b.respondents or b.population for b in bands):
+            found.append(representativeness(dimension, bands))
+    return tuple(found)
+
+
+def reach(
+    audience: AudienceSize,
+    regions: list[RegionCount],
+    responded: int = 0,
+    responded_bands: Bands | None = None,
+    population: Bands | None = None,
+) -> Reach:
     compared = shares(regions)
 
     def one(r: RegionCount) -> RegionReach:
@@ -82,6 +123,7 @@ def reach(audience: AudienceSize, regions: list[RegionCount]) -> Reach:
             name=r.name,
             people=r.people,
             households=r.households,
+            responded=r.responded,
             audience_share=None if audience_share is None else float(audience_share),
             population_share=None if population_share is None else float(population_share),
             representation=None
@@ -93,4 +135,6 @@ def reach(audience: AudienceSize, regions: list[RegionCount]) -> Reach:
         audience=audience,
         regions=tuple(one(r) for r in regions),
         under_represented=tuple(under_represented(regions)[:NAMED]),
+        responded=responded,
+        respondents=respondents(responded_bands or {}, population or {}),
     )

@@ -13,10 +13,13 @@ A region's baseline is, per dimension, the figures of its newest source (the lat
 the table's code): one table's bands and total together, never a band of one year beside the
 total of another."""
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from uuid import UUID
 
+import asyncpg
+
+from services.engagement.community.store import Db
 from shared.contracts import BaselineFigure, RegionBaselinesPublished
 from shared.db import DbConnection
 from shared.outbox import Emission, emit_many
@@ -54,11 +57,16 @@ _FIGURES = """WITH newest AS (
               ORDER BY b.region_id, b.dimension, bands.position"""
 
 
+async def newest_figures(conn: Db, region_ids: Sequence[UUID]) -> list[asyncpg.Record]:
+    """Each region's baseline: (region_id, dimension, band, estimate), total first in each."""
+    return await conn.fetch(_FIGURES, list(region_ids))
+
+
 async def described(conn: DbConnection, region_ids: Collection[UUID]) -> dict[UUID, RegionBaselinesPublished]:
     """The regions (those that exist) and all above them, as their event says they now are."""
     rows = await conn.fetch(_DESCRIBED, list(region_ids))
     figures: dict[UUID, list[BaselineFigure]] = {}
-    for f in await conn.fetch(_FIGURES, [r["id"] for r in rows]):
+    for f in await newest_figures(conn, [r["id"] for r in rows]):
         figures.setdefault(f["region_id"], []).append(
             BaselineFigure(dimension=f["dimension"], band=f["band"], estimate=f["estimate"])
         )
