@@ -11,6 +11,7 @@ from services.engagement.campaigns import api as campaigns_api
 from services.engagement.campaigns import pages as campaigns_pages
 from services.engagement.community import api as community_api
 from services.engagement.community import pages as community_pages
+from services.engagement.decisions import api as decisions_api
 from services.engagement.people import PersonRegistration, RegistrationAccepted
 from services.engagement.people import pages as people_pages
 from services.engagement.regions import api as regions_api
@@ -129,6 +130,7 @@ OPERATIONS = (
     *community_api.OPERATIONS,
     *regions_api.OPERATIONS,
     *campaigns_api.OPERATIONS,
+    *decisions_api.OPERATIONS,
 )
 
 
@@ -158,5 +160,6 @@ def add_routes(app: web.Application) -> None:
     people_pages.add_routes(app)
     campaigns_api.add_routes(app)
     campaigns_pages.add_routes(app)
+    decisions_api.add_routes(app)
     regions_api.add_routes(app)
     regions_pages.add_routes(app)

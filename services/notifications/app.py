@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from services.notifications import api, handlers, mail
+from services.notifications import api, handlers, invitations, mail
 from shared.runtime import ServiceSpec
 
 SPEC = ServiceSpec(
@@ -10,6 +10,6 @@ SPEC = ServiceSpec(
     directory=Path(__file__).parent,
     add_routes=api.add_routes,
     public_paths=("/notifications/", "/api/v1/notifications"),
-    subscriptions=(handlers.PEOPLE,),
+    subscriptions=(handlers.PEOPLE, invitations.INVITATIONS),
     background=(mail.send_outgoing_mail,),
 )

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from services.surveys import person_export
 from services.surveys.answering import api as answering
 from services.surveys.building import routes as building
+from services.surveys.invitations import routes as invitations
 from shared.auth import ANY_ACCOUNT, requires
 from shared.http import POOL
 from shared.i18n import gettext_ as _
@@ -56,12 +57,14 @@ OPERATIONS = (
     ),
     *building.OPERATIONS,
     *answering.OPERATIONS,
+    *invitations.OPERATIONS,
 )
 
 
 def add_routes(app: web.Application) -> None:
     person_export.add_routes(app)
     answering.add_routes(app)
+    invitations.add_routes(app)
     app.router.add_get("/surveys/", surveys_page)
     app.router.add_get("/api/v1/surveys/tally", tally)
     building.add_routes(app)  # after tally: /api/v1/surveys/{survey_id} would take its path

@@ -5,6 +5,7 @@ from pathlib import Path
 from services.surveys import api, handlers, regions
 from services.surveys.answering.release import keep_releasing
 from services.surveys.building.organisations import ORGANISATIONS
+from services.surveys.invitations.handlers import CAMPAIGNS
 from shared.runtime import ServiceSpec
 
 SPEC = ServiceSpec(
@@ -12,7 +13,7 @@ SPEC = ServiceSpec(
     directory=Path(__file__).parent,
     add_routes=api.add_routes,
     public_paths=("/surveys/", "/api/v1/surveys"),
-    subscriptions=(handlers.PEOPLE, ORGANISATIONS, regions.REGIONS),
+    subscriptions=(handlers.PEOPLE, ORGANISATIONS, regions.REGIONS, CAMPAIGNS),
     operations=api.OPERATIONS,
     background=(keep_releasing,),
 )

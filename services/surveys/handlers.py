@@ -9,6 +9,7 @@ aggregate_positions so a ``person.registered`` arriving after the erasure is ref
 
 from collections.abc import Sequence
 
+from services.surveys.invitations import handlers as invitations
 from shared.consumer import BatchHandler, Subscription
 from shared.contracts import Envelope, PersonErased, PersonRegistered
 from shared.db import DbConnection
@@ -47,6 +48,7 @@ async def on_people_registered(
 
 async def on_person_erased(event: PersonErased, conn: DbConnection, envelope: Envelope) -> None:
     await newer_than_applied(conn, ERASED, envelope)
+    await invitations.erase(conn, event.person_id)
     cell = await conn.fetchrow(
         """DELETE FROM respondents WHERE person_id = $1
            RETURNING coalesce(postal_code, 'unknown') AS postal_code, language""",

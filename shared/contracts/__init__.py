@@ -8,6 +8,7 @@ import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from shared.contracts.campaigns import Audience, CampaignLaunched
+from shared.contracts.decisions import DecisionRecorded
 from shared.contracts.envelope import Envelope, Event
 from shared.contracts.organisations import OrganisationNamed
 from shared.contracts.people import (
@@ -36,6 +37,7 @@ __all__ = [
     "ConsentChanged",
     "ConsentConfirmed",
     "ConsentRequested",
+    "DecisionRecorded",
     "DetailsChanged",
     "Envelope",
     "Event",
@@ -68,6 +70,7 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
         InvitationIssued,
         ResponseSubmitted,
         OrganisationNamed,
+        DecisionRecorded,
     )
 }
 

@@ -3,7 +3,12 @@
 An audience is a definition (regions, ZIP codes, CoPs, tags of people, imported lists of people
 named by the import's id), never a list of people:
 ``campaign.launched`` names who is meant, and no one's contact data travels with it. Whoever
-sends later resolves the audience against people's current consent."""
+sends later resolves the audience against people's current consent.
+
+Only engagement can resolve a definition to people (it alone holds their ZIP codes, regions,
+memberships and tags), so at the launch, in its transaction, it lists the audience's people for
+the campaign's linked surveys in ``campaign.audience_listed``: pseudonymous ids and languages,
+what surveys needs to invite them, and nothing to reach them by."""
 
 from datetime import datetime
 from typing import Annotated, Self
@@ -58,3 +63,37 @@ class CampaignLaunched(Event):
     title: str = Field(min_length=1, max_length=200)
     audience: Audience
     launched_at: datetime
+
+
+class AudienceMember(BaseModel):
+    """One person of a campaign's audience: pseudonymous, with the language to write to them in."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    person_id: UUID
+    language: str = Field(min_length=2, max_length=20)
+
+
+MAX_LISTED = 1000  # audience members per campaign.audience_listed: about 70 kB of JSON
+
+
+class CampaignAudienceListed(Event):
+    """A launched campaign's audience, resolved to people at the launch, in parts of up to
+    MAX_LISTED: who is in the audience is known only to engagement, and a campaign's linked
+    surveys invite them. Only surveys binds it. Ids and languages only, no contact data: the
+    mail goes out, or not, by notifications' own record of consent."""
+
+    type = "campaign.audience_listed"
+
+    campaign_id: UUID
+    organisation_id: UUID
+    survey_ids: tuple[UUID, ...] = Field(min_length=1, max_length=MAX_PARTS)
+    part: int = Field(ge=1, description="this part's number, from 1")
+    parts: int = Field(ge=1, description="how many parts the audience was listed in")
+    members: tuple[AudienceMember, ...] = Field(min_length=1, max_length=MAX_LISTED)
+
+    @model_validator(mode="after")
+    def _part_of_parts(self) -> Self:
+        if self.part > self.parts:
+            raise ValueError("part is beyond parts")
+        return self

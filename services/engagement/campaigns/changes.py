@@ -1,7 +1,8 @@
 """Every write to campaigns, each with its audit entry in the same transaction; a launch also
-with its ``campaign.launched`` event in the outbox. The API and the console pages both write
-through here. Each write locks the campaign first, so the rules are checked against the status
-it has when it changes, and against the organisation it belongs to then."""
+with its ``campaign.launched`` event in the outbox, and its audience listed for the linked
+surveys (listing.py). The API and the console pages both write through here. Each write locks
+the campaign first, so the rules are checked against the status it has when it changes, and
+against the organisation it belongs to then."""
 
 import uuid
 from enum import Enum
@@ -11,7 +12,7 @@ from uuid import UUID
 import asyncpg
 
 from services.engagement.accounts.audit import AuditedWriter
-from services.engagement.campaigns import store
+from services.engagement.campaigns import listing, store
 from services.engagement.campaigns.models import CampaignFields, CampaignStatus, Step, after, editable
 from shared.auth import organisation
 from shared.contracts import Audience, CampaignLaunched
@@ -117,4 +118,14 @@ class Writer(AuditedWriter):
             correlation_id=self.request_id,
             actor=f"account:{self.account.id}",
             aggregate=f"campaign:{campaign_id}",
+        )
+        await listing.list_audience(
+            conn,
+            campaign_id,
+            event.organisation_id,
+            event.audience,
+            row["survey_ids"],
+            producer=PRODUCER,
+            correlation_id=self.request_id,
+            actor=f"account:{self.account.id}",
         )

@@ -165,6 +165,11 @@ _AUDIENCE_SIZE = (
                  count(*) FILTER (WHERE consent_confirmed_at IS NOT NULL) AS consenting
           FROM audience"""
 )
+# Who the audience is, for its linked surveys to invite (listing.py): ids and languages only.
+_AUDIENCE_MEMBERS = (
+    _AUDIENCE  # noqa: S608
+    + """ SELECT p.id AS person_id, p.language FROM audience JOIN people p USING (id) ORDER BY p.id"""
+)
 # The latest household total of a region's baselines: the income and tenure tables both count
 # households.
 _REGION_COUNTS = (
@@ -202,6 +207,11 @@ async def audience_size(conn: Db, audience: Audience) -> asyncpg.Record:
     )
     assert row is not None  # an aggregate always answers
     return row
+
+
+async def audience_members(conn: Db, audience: Audience) -> list[asyncpg.Record]:
+    """The audience's people (person_id, language), by id: the erased are no longer in people."""
+    return await conn.fetch(_AUDIENCE_MEMBERS, *_audience_parameters(audience))
 
 
 async def region_counts(conn: Db, audience: Audience) -> list[asyncpg.Record]:

@@ -1,0 +1,208 @@
+"""Every write to a decision, each with its ledger entry and its audit entry in the same
+transaction (and the outcome with ``decision.recorded`` in the outbox): the change, its record
+and its announcement are kept together or not at all. The API and the console pages both write
+through here. Each write locks the decision first, so the rules are checked against the stage it
+has when it changes."""
+
+import uuid
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from services.engagement.accounts.audit import AuditedWriter
+from services.engagement.decisions import ledger_store, store
+from services.engagement.decisions.ledger import Author, Kind, Step
+from services.engagement.decisions.models import (
+    Assessment,
+    Closing,
+    ConsultationKind,
+    ConsultationLink,
+    DecisionFields,
+    Method,
+    Recording,
+    Refusal,
+    Stage,
+    consults,
+    next_stage,
+    recording_refusal,
+)
+from shared.auth import Role, organisation
+from shared.contracts.decisions import DecisionRecorded
+from shared.db import DbConnection
+from shared.outbox import emit
+
+PRODUCER = "engagement"
+
+
+class Refused(Exception):
+    """A write the rules refuse: the status to answer, the field it is about (or None) and why."""
+
+    def __init__(self, status: int, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.field = status, detail, field
+
+
+NOT_FOUND = Refused(404, "no such decision")
+_FOREIGN_KEYS = {
+    "decisions_organisation_id_fkey": ("organisation_id", "no such organisation"),
+    "decisions_region_id_fkey": ("region_id", "no such region"),
+}
+
+
+class Writer(AuditedWriter):
+    async def _author(self, conn: DbConnection, organisation_id: UUID) -> Author:
+        """The account by its name as shown now, in the role it writes in: organizer of the
+        decision's organisation, or admin."""
+        name = await store.account_name(conn, self.account.id) or f"account {str(self.account.id)[:8]}"
+        organizer = any(g.role is Role.ORGANIZER and g.scope == organisation_id for g in self.account.grants)
+        return Author(self.account.id, name, f"organizer:{organisation_id}" if organizer else "admin")
+
+    async def _locked(self, conn: DbConnection, decision_id: UUID) -> asyncpg.Record:
+        row = await store.lock(conn, decision_id)
+        if row is None:
+            raise NOT_FOUND
+        if not organisation(row["organisation_id"]).met_by(self.account):
+            raise Refused(403, "not a decision of your organisations")
+        return row
+
+    async def _record(
+        self, conn: DbConnection, row: asyncpg.Record, step: Step, action: str
+    ) -> dict[str, Any]:
+        entry = await ledger_store.append(conn, step, await self._author(conn, row["organisation_id"]))
+        await self._audit(conn, f"decision.{action}", f"decision:{step.decision_id}")
+        return entry
+
+    async def create(self, fields: DecisionFields) -> UUID:
+        """A proposed decision; the caller has checked the account may write for its organisation."""
+        decision_id = uuid.uuid4()
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await store.insert(conn, decision_id, fields)
+                row = await self._locked(conn, decision_id)
+                await self._record(
+                    conn, row, Step(decision_id, Kind.CREATED, created_payload(fields)), "created"
+                )
+        except asyncpg.ForeignKeyViolationError as exc:
+            field, detail = _FOREIGN_KEYS.get(exc.constraint_name or "", (None, "no such organisation"))
+            raise Refused(422, detail, field) from exc
+        return decision_id
+
+    async def move_on(self, decision_id: UUID, to: Stage) -> None:
+        """Move to the next stage by hand (never to decided: that is recording the outcome)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await self._locked(conn, decision_id)
+            if next_stage(Stage(row["stage"])) is not to:
+                raise Refused(409, f"a decision at {row['stage']} cannot move to {to.value}", "stage")
+            await store.set_stage(conn, decision_id, to)
+            step = Step(decision_id, Kind.STAGE_CHANGED, {"from": row["stage"], "to": to.value})
+            await self._record(conn, row, step, "stage_changed")
+
+    async def link(self, decision_id: UUID, link: ConsultationLink) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await self._locked(conn, decision_id)
+            if not consults(Stage(row["stage"])):
+                raise Refused(409, "consultations are linked before deliberation begins", "target_id")
+            if row["method"] == Method.RESIDENT_BALLOT and link.kind is ConsultationKind.MEETING:
+                raise Refused(422, "a resident ballot consults through its survey", "kind")
+            if not await store.link(conn, decision_id, link.kind, link.target_id):
+                raise Refused(409, "linked already", "target_id")
+            payload = {"kind": link.kind.value, "target_id": str(link.target_id)}
+            await self._record(
+                conn, row, Step(decision_id, Kind.CONSULTATION_LINKED, payload), "consultation_linked"
+            )
+
+    async def close(self, decision_id: UUID, link: ConsultationLink, closing: Closing) -> None:
+        """Count the consultation's participation now and keep what was heard; the ledger
+        entry holds the counts only, never who took part."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await self._locked(conn, decision_id)
+            found = await store.lock_consultation(conn, decision_id, link.kind, link.target_id)
+            if found is None:
+                raise Refused(404, "not a consultation of this decision", "target_id")
+            if found["closed_at"] is not None:
+                raise Refused(409, "closed already", "target_id")
+            counted = await store.participation(conn, link.kind, link.target_id)
+            await store.close(conn, decision_id, link.kind, link.target_id, closing.what_we_heard, counted)
+            participants, registered = counted
+            payload: dict[str, Any] = {
+                "kind": link.kind.value,
+                "target_id": str(link.target_id),
+                "participants": participants,
+                "what_we_heard": closing.what_we_heard,
+            }
+            if registered is not None:
+                payload["registered"] = registered
+            await self._record(
+                conn, row, Step(decision_id, Kind.PARTICIPATION_COUNTED, payload), "participation_counted"
+            )
+
+    async def assess(self, decision_id: UUID, assessment: Assessment) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await self._locked(conn, decision_id)
+            if Stage(row["stage"]) not in (Stage.PROPOSED, Stage.CONSULTATION, Stage.DELIBERATION):
+                raise Refused(409, "the assessment is written before the outcome is recorded")
+            await store.write_assessment(conn, decision_id, assessment)
+            step = Step(decision_id, Kind.ASSESSMENT_WRITTEN, assessment.model_dump(mode="json"))
+            await self._record(conn, row, step, "assessment_written")
+
+    async def record(self, decision_id: UUID, recording: Recording) -> None:
+        """The outcome: each member's vote, then the outcome, each an entry, and the event."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await self._locked(conn, decision_id)
+            consultations = await store.consultations(conn, decision_id)
+            members = await store.votes(conn, decision_id)
+            refusal = recording_refusal(
+                Method(row["method"]),
+                Stage(row["stage"]),
+                len(members),
+                await store.assessment(conn, decision_id) is not None,
+                {
+                    (ConsultationKind(c["kind"]), c["target_id"]): c["closed_at"] is not None
+                    for c in consultations
+                },
+                recording,
+            )
+            if refusal is not None:
+                raise Refused(422 if refusal is Refusal.BALLOT_NOT_COUNTED else 409, refusal.value)
+            await store.record(conn, decision_id, recording)
+            by_position = {member["position"]: member for member in members}
+            for vote in sorted(recording.votes, key=lambda v: v.member):
+                member = by_position[vote.member]
+                payload = {
+                    "member": vote.member,
+                    "name": member["name"],
+                    "seat": member["seat"],
+                    "vote": vote.vote.value,
+                    "reason": vote.reason,
+                }
+                await self._record(conn, row, Step(decision_id, Kind.VOTE_RECORDED, payload), "vote_recorded")
+            outcome = {
+                "outcome": recording.outcome.value,
+                "rationale": recording.rationale,
+                "input_used": [use.model_dump(mode="json") for use in recording.input_used],
+            }
+            await self._record(
+                conn, row, Step(decision_id, Kind.OUTCOME_RECORDED, outcome), "outcome_recorded"
+            )
+            await emit(
+                conn,
+                DecisionRecorded(
+                    decision_id=decision_id,
+                    organisation_id=row["organisation_id"],
+                    title=row["title"],
+                    outcome=recording.outcome.value,
+                    survey_ids=tuple(c["target_id"] for c in consultations if c["kind"] == "survey"),
+                    meeting_ids=tuple(c["target_id"] for c in consultations if c["kind"] == "meeting"),
+                    page_path=f"/decisions/{decision_id}",
+                ),
+                producer=PRODUCER,
+                correlation_id=self.request_id,
+                actor=f"account:{self.account.id}",
+                aggregate=f"decision:{decision_id}",
+            )
+
+
+def created_payload(fields: DecisionFields) -> dict[str, Any]:
+    """What the created entry holds: the decision as proposed."""
+    return fields.model_dump(mode="json")

@@ -1,0 +1,30 @@
+"""Events about development decisions.
+
+``decision.recorded`` tells that a decision's outcome was recorded, so that notifications can
+tell everyone who took part in its consultations (and consented) what was decided and how their
+input was used: the decision, its outcome and title, and the ids of the surveys and meetings
+that consulted on it. No contact data and no participant travels here; whoever sends resolves
+the participants of those surveys and meetings against their own records and consent. The
+public decision page (``/decisions/<decision_id>``) holds the rest: the votes by name, the
+rationale, how each consultation's input was used."""
+
+from typing import Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from shared.contracts.envelope import Event
+
+Outcome = Literal["approved", "rejected", "amended", "deferred"]
+
+
+class DecisionRecorded(Event):
+    type = "decision.recorded"
+
+    decision_id: UUID
+    organisation_id: UUID
+    title: str = Field(min_length=1, max_length=200)
+    outcome: Outcome
+    survey_ids: tuple[UUID, ...] = Field(default=(), max_length=50)
+    meeting_ids: tuple[UUID, ...] = Field(default=(), max_length=50)
+    page_path: str = Field(pattern=r"^/decisions/[0-9a-f-]{36}$", description="the public decision page")

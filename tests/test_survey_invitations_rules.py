@@ -1,0 +1,155 @@
+"""The rules of invitations without I/O: an audience listed in parts, which surveys take
+invitations, pasted ids, tokens and their hashes, why a mail is not sent, and the mail's text."""
+
+import hashlib
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.engagement.campaigns.listing import parts
+from services.notifications import invitation_mail
+from services.notifications.invitations import not_sent_because
+from services.surveys.invitations import rules, tokens
+from services.surveys.invitations.rules import NoInvitations
+from shared.contracts import AudienceMember, CampaignAudienceListed, InvitationIssued
+from shared.contracts.campaigns import MAX_LISTED
+from shared.i18n import translations
+from shared.settings import Settings
+
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+
+
+def members(n: int) -> list[AudienceMember]:
+    return [AudienceMember(person_id=uuid.uuid4(), language="es" if i % 3 else "en") for i in range(n)]
+
+
+@given(st.integers(min_value=0, max_value=3 * MAX_LISTED + 1))
+def test_the_audience_is_listed_whole_in_numbered_parts_of_at_most_a_thousand(n: int) -> None:
+    everyone = members(n)
+    campaign, organisation, survey = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    listed = parts(campaign, organisation, [survey], everyone)
+    assert [m for part in listed for m in part.members] == everyone
+    assert [p.part for p in listed] == list(range(1, len(listed) + 1))
+    assert all(p.parts == len(listed) and len(p.members) <= MAX_LISTED for p in listed)
+    assert len(listed) == -(-n // MAX_LISTED)
+    assert all(p.survey_ids == (survey,) and p.campaign_id == campaign for p in listed)
+
+
+def test_no_survey_or_no_one_lists_nothing() -> None:
+    assert parts(uuid.uuid4(), uuid.uuid4(), [], members(3)) == []
+    assert parts(uuid.uuid4(), uuid.uuid4(), [uuid.uuid4()], []) == []
+
+
+def test_a_listed_part_carries_no_contact_data_and_refuses_a_part_beyond_its_parts() -> None:
+    assert set(CampaignAudienceListed.model_fields) == {
+        "campaign_id",
+        "organisation_id",
+        "survey_ids",
+        "part",
+        "parts",
+        "members",
+    }
+    assert set(AudienceMember.model_fields) == {"person_id", "language"}
+    with pytest.raises(ValueError, match="beyond"):
+        CampaignAudienceListed(
+            campaign_id=uuid.uuid4(),
+            organisation_id=uuid.uuid4(),
+            survey_ids=(uuid.uuid4(),),
+            part=2,
+            parts=1,
+            members=tuple(members(1)),
+        )
+
+
+@pytest.mark.parametrize(
+    ("access", "status", "opens", "closes", "refused"),
+    [
+        ("invited", "open", None, None, None),
+        ("both", "open", None, None, None),
+        ("invited", "open", NOW + timedelta(days=1), None, None),  # scheduled: the link waits
+        ("public", "open", None, None, NoInvitations.PUBLIC_ONLY),
+        ("invited", "draft", None, None, NoInvitations.NOT_OPEN_YET),
+        ("invited", "closed", None, None, NoInvitations.CLOSED),
+        ("both", "open", None, NOW, NoInvitations.CLOSED),  # its close time has come
+    ],
+)
+def test_a_survey_takes_invitations_when_invited_and_open_or_scheduled(
+    access: str, status: str, opens: datetime | None, closes: datetime | None, refused: NoInvitations | None
+) -> None:
+    assert rules.refusal(access, status, opens, closes, NOW) is refused
+
+
+def test_pasted_ids_are_read_one_per_line_each_once_and_bad_lines_named() -> None:
+    a, b = uuid.uuid4(), uuid.uuid4()
+    assert rules.person_ids(f"{a}\n\n  {b}  \r\n{a}\n") == ([a, b], [])
+    assert rules.person_ids(f"{a}\nnot an id\n{b}\n12") == ([a, b], [2, 4])
+    assert rules.person_ids("") == ([], [])
+
+
+def test_a_token_is_random_and_only_its_sha256_is_kept() -> None:
+    token = tokens.new_token()
+    assert token != tokens.new_token() and len(token) >= 43
+    assert tokens.token_hash(token) == hashlib.sha256(token.encode()).digest()
+    path = tokens.link_path("manufacturing-dream", token)
+    assert path == f"/surveys/s/manufacturing-dream?invitation={token}"
+    InvitationIssued(  # the contract's pattern accepts the link
+        invitation_id=uuid.uuid4(),
+        survey_id=uuid.uuid4(),
+        person_id=uuid.uuid4(),
+        language="en",
+        title="A survey",
+        link_path=path,
+    )
+
+
+@pytest.mark.parametrize(
+    ("consents", "email", "why"),
+    [
+        (True, "ana@example.org", None),
+        (False, "ana@example.org", "no_consent"),
+        (False, None, "no_consent"),
+        (True, None, "no_address"),
+        (True, "", "no_address"),
+    ],
+)
+def test_an_invitation_is_mailed_only_with_consent_and_an_address(
+    consents: bool, email: str | None, why: str | None
+) -> None:
+    assert not_sent_because(consents, email) == why
+
+
+def row(language: str, title: str, closes_at: str | None) -> dict[str, Any]:
+    return {
+        "display_name": "Ana",
+        "params": {
+            "title": title,
+            "link_path": "/surveys/s/plan?invitation=" + "x" * 43,
+            "closes_at": closes_at,
+        },
+        "language": language,
+    }
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_mail_is_in_the_persons_language_with_the_whole_link_on_a_line_of_its_own(language: str) -> None:
+    settings = Settings(public_url="https://civic.example")
+    _ = translations(language).gettext
+    subject, body = invitation_mail.compose(
+        row(language, "El plan\nde la ciudad", "2025-07-01T12:00:00+00:00"),
+        settings,
+        _,
+        language,  # type: ignore[arg-type]
+    )
+    assert "\n" not in subject and "El plan de la ciudad" in subject
+    assert "https://civic.example/surveys/s/plan?invitation=" + "x" * 43 in body.splitlines()
+    assert "Ana" in body and "https://civic.example/me" in body
+    if language == "es":
+        assert subject.startswith("Su invitación") and "La encuesta se cierra el 1 de julio de 2025" in body
+    else:
+        assert subject.startswith("Your invitation") and "The survey closes on July 1, 2025" in body
+    _, without_close = invitation_mail.compose(row(language, "Plan", None), settings, _, language)  # type: ignore[arg-type]
+    assert "closes" not in without_close and "cierra" not in without_close
