@@ -11,6 +11,7 @@ from services.engagement.campaigns import api as campaigns_api
 from services.engagement.campaigns import pages as campaigns_pages
 from services.engagement.community import api as community_api
 from services.engagement.community import pages as community_pages
+from services.engagement.meetings import routes as meetings
 from services.engagement.decisions import api as decisions_api
 from services.engagement.people import PersonRegistration, RegistrationAccepted
 from services.engagement.people import pages as people_pages
@@ -130,6 +131,7 @@ OPERATIONS = (
     *community_api.OPERATIONS,
     *regions_api.OPERATIONS,
     *campaigns_api.OPERATIONS,
+    *meetings.OPERATIONS,
     *decisions_api.OPERATIONS,
 )
 
@@ -163,3 +165,4 @@ def add_routes(app: web.Application) -> None:
     decisions_api.add_routes(app)
     regions_api.add_routes(app)
     regions_pages.add_routes(app)
+    meetings.add_routes(app)

@@ -26,6 +26,8 @@ SPEC = ServiceSpec(
         "/api/v1/cops",
         "/api/v1/regions",
         "/api/v1/campaigns",
+        "/api/v1/meetings",
+        "/meetings/",
         "/api/v1/decisions",
         "/api/v1/ledger",
         "/decisions",

@@ -10,6 +10,16 @@ from pydantic import BaseModel, ValidationError
 from shared.contracts.campaigns import Audience, CampaignLaunched
 from shared.contracts.decisions import DecisionRecorded
 from shared.contracts.envelope import Envelope, Event
+from shared.contracts.meetings import (
+    MeetingAttended,
+    MeetingCancelled,
+    MeetingScheduled,
+    MeetingUpdated,
+    RegistrationCancelled,
+    RegistrationConfirmed,
+    RegistrationPromoted,
+    RegistrationWaitlisted,
+)
 from shared.contracts.organisations import OrganisationNamed
 from shared.contracts.people import (
     Channel,
@@ -44,11 +54,19 @@ __all__ = [
     "InvalidMessage",
     "InvitationIssued",
     "Language",
+    "MeetingAttended",
+    "MeetingCancelled",
+    "MeetingScheduled",
+    "MeetingUpdated",
     "OrganisationNamed",
     "PersonErased",
     "PersonRegistered",
     "Purpose",
     "RegionBaselinesPublished",
+    "RegistrationCancelled",
+    "RegistrationConfirmed",
+    "RegistrationPromoted",
+    "RegistrationWaitlisted",
     "ResponseSubmitted",
     "SignInLinkRequested",
     "SurveyMode",
@@ -70,6 +88,14 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
         InvitationIssued,
         ResponseSubmitted,
         OrganisationNamed,
+        MeetingScheduled,
+        MeetingUpdated,
+        MeetingCancelled,
+        RegistrationConfirmed,
+        RegistrationWaitlisted,
+        RegistrationPromoted,
+        RegistrationCancelled,
+        MeetingAttended,
         DecisionRecorded,
     )
 }

@@ -12,6 +12,7 @@ import enum
 from datetime import UTC, datetime
 from uuid import UUID
 
+from services.engagement.meetings.registering import release_seats_of
 from services.engagement.people import store
 from shared.contracts import PersonErased
 from shared.db import DbConnection
@@ -33,6 +34,7 @@ async def erase_person(
     """Erase the person in a transaction of its own. Erasing them again changes nothing."""
     aggregate = f"person:{person_id}"
     async with conn.transaction():
+        await release_seats_of(conn, person_id, correlation_id)
         if await store.lock_person(conn, person_id) is None:
             return Erasure.ALREADY_ERASED if await store.is_erased(conn, person_id) else Erasure.UNKNOWN
         await store.delete_person(conn, person_id)
