@@ -117,7 +117,7 @@ async def a_survey(
             results_public,
         )
         await conn.execute(
-            "INSERT INTO survey_versions (survey_id, version, document) VALUES ($1, 1, $2::jsonb)",
+            "INSERT INTO survey_versions (survey_id, version, document) VALUES ($1, 1, $2::text::jsonb)",
             survey["id"],
             json.dumps(document or branching_document()),
         )
