@@ -35,7 +35,7 @@ def columns(mode: str) -> dict[str, str]:
         chosen.update(_NOT_ANONYMOUS)
     if mode == "identified":
         chosen["person_id"] = "person_id"
-    chosen["answers"] = "answers"
+    chosen["answers"] = "answers::text"  # as PostgreSQL writes it: no decoding and encoding again
     return chosen
 
 

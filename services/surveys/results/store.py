@@ -47,7 +47,9 @@ async def survey_by_slug(conn: Queryable, slug: str) -> asyncpg.Record | None:
 
 
 async def documents(conn: Queryable, survey_id: UUID) -> dict[int, SurveyDocument]:
-    rows = await conn.fetch("SELECT version, document FROM survey_versions WHERE survey_id = $1", survey_id)
+    rows = await conn.fetch(
+        "SELECT version, document::text AS document FROM survey_versions WHERE survey_id = $1", survey_id
+    )
     return {row["version"]: _parsed(row["document"]) for row in rows}
 
 
