@@ -5,9 +5,13 @@ can switch the triggers off) caught by verification. The tampering happens in a 
 the test's own: the run's database is shared by tests that verify its chain."""
 
 import asyncio
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -26,6 +30,7 @@ OPERATOR = Author(None, "Operator", "operator")
 class Database:
     serving: asyncpg.Pool
     owner: asyncpg.Connection
+    settings: Settings
 
 
 @pytest.fixture
@@ -38,7 +43,7 @@ async def own_database(run_settings: Settings) -> AsyncIterator[Database]:
     owner = await asyncpg.connect(
         settings.migration_database_url, server_settings={"search_path": "engagement"}
     )
-    yield Database(pool, owner)
+    yield Database(pool, owner, settings)
     await owner.close()
     await pool.close()
     await drop_database(settings.migration_database_url)
@@ -190,3 +195,39 @@ async def test_an_entry_deleted_by_the_owner_is_caught(own_database: Database) -
     async with pool.acquire() as conn:
         verdict = await ledger_store.verified(conn)
     assert (verdict.bad_at, verdict.problem) == (2, "sequence should be 2")
+
+
+def command_line(database: Database, *args: str) -> subprocess.CompletedProcess[bytes]:
+    env = {
+        **os.environ,
+        "CIVIC_DATABASE_URL": database.settings.database_url,
+        "CIVIC_MIGRATION_DATABASE_URL": database.settings.migration_database_url,
+    }
+    return subprocess.run(  # our own module, arguments of the test's
+        [sys.executable, "-m", "services.engagement", *args], env=env, capture_output=True, check=False
+    )
+
+
+async def test_the_command_line_exports_verifies_and_names_the_first_bad_entry(
+    own_database: Database, tmp_path: Path
+) -> None:
+    for n in range(1, 4):
+        await appended(own_database.serving, a_step(n=n))
+    exported = command_line(own_database, "export-ledger")
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout.count(b"\n") == 3
+    export = tmp_path / "export.jsonl"
+    export.write_bytes(exported.stdout)
+    good = command_line(own_database, "verify-ledger", "--file", str(export))
+    assert (good.returncode, good.stdout.decode().split(",")[0]) == (0, "the ledger verifies: 3 entries")
+    assert command_line(own_database, "verify-ledger").returncode == 0
+    export.write_bytes(exported.stdout.replace(b'"n":2', b'"n":7'))
+    bad = command_line(own_database, "verify-ledger", "--file", str(export))
+    assert bad.returncode == 1
+    assert "entry 2 (line 2): hash does not match the entry" in bad.stderr.decode()
+    owner = own_database.owner
+    await owner.execute("ALTER TABLE ledger_entries DISABLE TRIGGER USER")
+    await owner.execute("UPDATE ledger_entries SET who_name = 'Nobody' WHERE sequence = 3")
+    await owner.execute("ALTER TABLE ledger_entries ENABLE TRIGGER USER")
+    stored = command_line(own_database, "verify-ledger")
+    assert (stored.returncode, b"entry 3" in stored.stderr) == (1, True)
