@@ -37,7 +37,9 @@ from tests.test_people_registration import Mailbox, Start, engagement, platform_
 
 __all__ = ["engagement", "platform_settings", "smtp", "surveys"]  # fixtures
 
-_LINK = re.compile(r"http://civic\.test(/surveys/s/([a-z0-9-]+)\?invitation=([A-Za-z0-9_-]{32,128}))")
+_LINK = re.compile(
+    r"http://civic\.test(/surveys/s/([a-z0-9-]+)\?invitation=([A-Za-z0-9_-]{32,128})&lang=[a-z]+)"
+)
 CONTACT_DATA = ("email", "phone", "display_name", "postal_code", "name")
 
 
@@ -149,6 +151,7 @@ async def launched(
 
 async def test_a_launch_invites_its_audience_once_and_mails_the_link_only_on_consent(
     engagement: TestClient,
+    surveys: TestClient,
     pools: dict[str, asyncpg.Pool],
     bus: Bus,
     flowing: None,
@@ -207,11 +210,15 @@ async def test_a_launch_invites_its_audience_once_and_mails_the_link_only_on_con
         body = message.get_content()
         found = _LINK.search(body)
         assert found is not None, body
-        _path, slug, token = found.groups()
+        path, slug, token = found.groups()
         assert slug == invited["slug"]
+        opened = await surveys.get(path)
+        assert opened.status == 200 and title in await opened.text()
         [row] = [r for r in rows if r["person_id"] == person]
         assert bytes(row["token_hash"]) == hashlib.sha256(token.encode()).digest()
         tokens[person] = token
+    forged = await surveys.get(f"/surveys/s/{invited['slug']}?invitation={'A' * 43}")
+    assert forged.status == 403
 
     # The tokens are nowhere in surveys' tables but the outbox, whose published rows go after
     # their retention (shared/retention.py), nor in notifications' once sent.

@@ -145,7 +145,8 @@ def test_the_mail_is_in_the_persons_language_with_the_whole_link_on_a_line_of_it
         language,  # type: ignore[arg-type]
     )
     assert "\n" not in subject and "El plan de la ciudad" in subject
-    assert "https://civic.example/surveys/s/plan?invitation=" + "x" * 43 in body.splitlines()
+    link = f"https://civic.example/surveys/s/plan?invitation={'x' * 43}&lang={language}"
+    assert link in body.splitlines()
     assert "Ana" in body and "https://civic.example/me" in body
     if language == "es":
         assert subject.startswith("Su invitación") and "La encuesta se cierra el 1 de julio de 2025" in body

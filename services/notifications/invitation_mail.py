@@ -1,10 +1,12 @@
 """The text of a survey invitation's mail, in the invitee's language: a jinja2 text template
 (templates/survey_invitation.txt, not HTML-escaped: it is a text/plain part) with the link, the
-platform's public address and the survey's path with the invitation's token."""
+platform's public address and the survey's path with the invitation's token (and the
+invitee's language)."""
 
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 import asyncpg
 import jinja2
@@ -30,7 +32,8 @@ def compose(
         _=_,
         name=row["display_name"] or "",
         title=params["title"],
-        link=settings.public_base_url + params["link_path"],
+        # In the invitee's language from the first page on, whatever their browser asks for.
+        link=f"{settings.public_base_url}{params['link_path']}&{urlencode({'lang': language})}",
         closes=None
         if closes_at is None
         else format_datetime(datetime.fromisoformat(closes_at), "long", locale=language),
