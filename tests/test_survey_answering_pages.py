@@ -130,7 +130,7 @@ async def test_a_resident_answers_with_a_branch_errors_resume_and_a_language_swi
         assert '<html lang="en">' in page  # the draft keeps the language chosen
         form = {"csrf": csrf_of(page), "shown": ["plan_rating", "comment"], "plan_rating": "8", "go": "next"}
         sent = await other.post(f"/surveys/s/{slug}/page/2", data=form, allow_redirects=False)
-        assert (sent.status, sent.headers["Location"]) == (303, f"/surveys/s/{slug}/thanks")
+        assert (sent.status, sent.headers["Location"]) == (303, f"/surveys/s/{slug}/thanks?lang=en")
         assert "Thank you" in await (await other.get(sent.headers["Location"])).text()
         # Sent twice (the first device's form): already answered, nothing more written.
         twice = await surveys.post(f"/surveys/s/{slug}/page/2", data=form, allow_redirects=False)

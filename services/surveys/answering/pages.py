@@ -466,7 +466,7 @@ async def _submit(
         ),
     )
     if outcome.status in (Status.RECORDED, Status.REPEAT):
-        return _with_draft_cookie(_see_other(f"{opened.path()}/thanks"), opened, None)
+        return _with_draft_cookie(_see_other(f"{opened.path()}/thanks?lang={opened.language}"), opened, None)
     if outcome.status is Status.INVALID:  # an earlier page's answer no longer holds
         with _speaking(opened.language):
             errors = {"form": _("An answer on an earlier page needs a change: go back to it.")}
