@@ -11,7 +11,8 @@ from typing import Any
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from services.engagement.decisions import store
+from services.engagement.decisions import handlers, store
+from shared.contracts import Envelope, ResponseSubmitted
 from tests import test_accounts
 from tests.test_campaigns import a_county, an_organisation
 from tests.test_organisations import as_, unique
@@ -63,10 +64,38 @@ ASSESSMENT = {
 }
 
 
-async def responses(pool: asyncpg.Pool, survey_id: uuid.UUID, tenures: list[str]) -> None:
-    await store.responses_received(
-        pool, [(uuid.uuid4(), survey_id, json.dumps({"tenure": [tenure]})) for tenure in tenures]
+def a_response(survey_id: uuid.UUID, **demographics: tuple[str, ...]) -> tuple[ResponseSubmitted, Envelope]:
+    event = ResponseSubmitted(
+        response_id=uuid.uuid4(),
+        survey_id=survey_id,
+        organisation_id=uuid.uuid4(),
+        survey_version=1,
+        mode="anonymous",
+        demographics=demographics,
     )
+    return event, Envelope.wrap(event, producer="surveys")
+
+
+async def responses(pool: asyncpg.Pool, survey_id: uuid.UUID, tenures: list[str]) -> None:
+    """As the consumer applies them (once per response: one of them arrives twice)."""
+    events = [
+        a_response(survey_id, tenure=(tenure,), race_ethnicity=("asian", "white")) for tenure in tenures
+    ]
+    async with pool.acquire() as conn, conn.transaction():
+        await handlers.on_responses_submitted(conn, [*events, events[0]])
+
+
+async def test_a_response_is_kept_by_its_bands_only(pools: dict[str, asyncpg.Pool]) -> None:
+    survey_id = uuid.uuid4()
+    event, _ = a_response(survey_id, tenure=("renter",), race_ethnicity=("asian", "white"), age=("nonsense",))
+    assert handlers.bands_of(event) == {"tenure": "renter", "race_ethnicity": "two_or_more"}
+    await responses(pools["engagement"], survey_id, ["owner", "renter"])
+    counts = await store.band_counts(pools["engagement"], [survey_id])
+    assert sorted((r["dimension"], r["band"], r["respondents"]) for r in counts) == [
+        ("race_ethnicity", "two_or_more", 2),
+        ("tenure", "owner", 1),
+        ("tenure", "renter", 1),
+    ]
 
 
 async def test_a_decision_from_proposal_to_outcome_is_in_the_ledger_step_by_step(

@@ -198,14 +198,13 @@ async def close(
 
 
 async def band_counts(conn: Db, survey_ids: Sequence[UUID]) -> list[asyncpg.Record]:
-    """Responses to the surveys per dimension and band of their demographics section."""
+    """Responses to the surveys per dimension and band (``demographics``: dimension -> band)."""
     return await conn.fetch(
-        """SELECT d.dimension, b.band, count(*) AS respondents
+        """SELECT d.dimension, d.band, count(*) AS respondents
            FROM consultation_responses c
-           CROSS JOIN LATERAL jsonb_each(c.demographics) AS d (dimension, bands)
-           CROSS JOIN LATERAL jsonb_array_elements_text(d.bands) AS b (band)
+           CROSS JOIN LATERAL jsonb_each_text(c.demographics) AS d (dimension, band)
            WHERE c.survey_id = ANY($1::uuid[])
-           GROUP BY d.dimension, b.band""",
+           GROUP BY d.dimension, d.band""",
         list(survey_ids),
     )
 
