@@ -2,6 +2,7 @@
 after several invitees answer (in an order the test knows) and the release runs, every column
 of every table is read, and so are the orders and transaction ids the tables keep."""
 
+import asyncio
 import json
 import secrets
 import uuid
@@ -132,3 +133,43 @@ async def test_no_table_column_order_or_transaction_links_an_anonymous_response_
         envelope = json.loads(event["payload"])
         assert envelope["data"]["respondent_id"] is None
         assert envelope["correlation_id"] is None  # a request id would join the request logs
+
+
+async def pend(client: TestClient, slug: str, n: int) -> None:
+    for k in range(n):
+        answered = await client.post(
+            f"/api/v1/surveys/{slug}/responses",
+            json={"submission_key": str(uuid.uuid4()), "answers": answers(k)},
+        )
+        assert answered.status == 201
+
+
+async def test_fewer_than_the_threshold_wait_until_enough_or_until_the_survey_closes(
+    surveys: TestClient,  # noqa: F811
+    pools: dict[str, asyncpg.Pool],
+) -> None:
+    pool = pools["surveys"]
+    survey = await a_survey(pool, mode="anonymous", threshold=3)
+    await pend(surveys, survey["slug"], 2)
+    assert await release.release(pool, survey["id"]) == 0  # two hide nobody among three
+    await pend(surveys, survey["slug"], 1)
+    assert await release.release(pool, survey["id"]) == 3
+    assert await pool.fetchval("SELECT responses FROM survey_totals WHERE survey_id = $1", survey["id"]) == 3
+    await pend(surveys, survey["slug"], 1)
+    assert await release.release(pool, survey["id"]) == 0
+    await pool.execute("UPDATE surveys SET status = 'closed' WHERE id = $1", survey["id"])
+    assert survey["id"] in await release.due(pool)
+    assert await release.release(pool, survey["id"]) == 1  # closed: the last one goes too
+    assert await pool.fetchval("SELECT count(*) FROM responses WHERE survey_id = $1", survey["id"]) == 4
+
+
+async def test_two_replicas_releasing_at_once_never_split_a_batch(
+    surveys: TestClient,  # noqa: F811
+    pools: dict[str, asyncpg.Pool],
+) -> None:
+    pool = pools["surveys"]
+    survey = await a_survey(pool, mode="anonymous", threshold=4)
+    await pend(surveys, survey["slug"], 6)
+    moved = await asyncio.gather(*(release.release(pool, survey["id"]) for _ in range(2)))
+    assert sorted(moved) == [0, 6]
+    assert await pool.fetchval("SELECT count(*) FROM responses WHERE survey_id = $1", survey["id"]) == 6

@@ -4,6 +4,7 @@ page, errors beside the fields with what was typed kept, save and resume from th
 later" link, the language switched with the answers kept, CSRF, and the pages of each phase."""
 
 import html
+import json
 import re
 import secrets
 import uuid
@@ -16,7 +17,7 @@ from aiohttp.test_utils import TestClient
 from services.surveys.answering.pages import DRAFT_COOKIE
 from services.surveys.answering.rules import invitation_hash
 from shared.i18n import translations
-from tests.support.surveys import a_survey, surveys  # noqa: F401
+from tests.support.surveys import a_survey, branching_document, surveys  # noqa: F401
 
 es = translations("es").gettext
 
@@ -208,3 +209,34 @@ async def test_each_phase_and_invitation_has_its_page(
     token = await pool.fetchval("SELECT token_hash FROM drafts WHERE survey_id = $1", invited["id"])
     assert token == invitation_hash(unused)
     assert page_1.endswith("/page/1")
+
+
+async def test_a_draft_started_on_a_version_is_answered_in_it_after_a_new_one(
+    surveys: TestClient,  # noqa: F811
+    pools: dict[str, asyncpg.Pool],
+) -> None:
+    pool = pools["surveys"]
+    survey = await a_survey(pool)
+    page_1, page = await start(surveys, survey["slug"])
+    newer = branching_document()
+    newer["sections"][1]["questions"][0]["id"] = "plan_score"  # version 2 asks another question
+    await pool.execute(
+        "INSERT INTO survey_versions (survey_id, version, document) VALUES ($1, 2, $2::text::jsonb)",
+        survey["id"],
+        json.dumps(newer),
+    )
+    await pool.execute("UPDATE surveys SET current_version = 2 WHERE id = $1", survey["id"])
+    form = {
+        "csrf": csrf_of(page),
+        "shown": "works_in_manufacturing",
+        "works_in_manufacturing": "no",
+        "go": "next",
+    }
+    assert (await surveys.post(page_1, data=form, allow_redirects=False)).status == 303
+    page = await (await surveys.get(f"/surveys/s/{survey['slug']}/page/2")).text()
+    assert shown_of(page) == ["plan_rating", "comment"]  # the draft's version
+    form = {"csrf": csrf_of(page), "shown": ["plan_rating", "comment"], "plan_rating": "3", "go": "next"}
+    assert (
+        await surveys.post(f"/surveys/s/{survey['slug']}/page/2", data=form, allow_redirects=False)
+    ).status == 303
+    assert await pool.fetchval("SELECT version FROM responses WHERE survey_id = $1", survey["id"]) == 1
