@@ -17,6 +17,7 @@ from shared.contracts import (
     DetailsChanged,
     Envelope,
     InvalidMessage,
+    InvitationIssued,
     PersonErased,
     PersonRegistered,
     SignInLinkRequested,
@@ -121,4 +122,5 @@ def test_contact_data_travels_only_to_notifications() -> None:
         PersonErased.type,
         SignInLinkRequested.type,
         DetailsChanged.type,
+        InvitationIssued.type,  # a survey's link, mailed on consent: no contact data in it
     }
