@@ -7,7 +7,7 @@ from typing import Any
 import pydantic_core
 from pydantic import BaseModel, ValidationError
 
-from shared.contracts.campaigns import Audience, CampaignLaunched
+from shared.contracts.campaigns import Audience, AudienceMember, CampaignAudienceListed, CampaignLaunched
 from shared.contracts.decisions import DecisionRecorded
 from shared.contracts.envelope import Envelope, Event
 from shared.contracts.meetings import (
@@ -40,7 +40,9 @@ from shared.contracts.surveys import InvitationIssued, ResponseSubmitted, Survey
 __all__ = [
     "EVENT_TYPES",
     "Audience",
+    "AudienceMember",
     "BaselineFigure",
+    "CampaignAudienceListed",
     "CampaignLaunched",
     "Channel",
     "Consent",
@@ -82,6 +84,7 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
         ConsentChanged,
         PersonErased,
         CampaignLaunched,
+        CampaignAudienceListed,
         SignInLinkRequested,
         DetailsChanged,
         RegionBaselinesPublished,
