@@ -34,6 +34,7 @@ async def prepare(settings: Settings, *, demo_data: bool = True) -> dict[str, in
             applied["demo_regions"] = await demo.load_regions(conn)
             applied["demo_community"] = await demo.load_community(conn)
             applied["demo_campaigns"] = await demo.load_campaigns(conn)
+            applied["demo_meetings"] = await demo.load_meetings(conn)
         finally:
             await conn.close()
     return applied

@@ -9,8 +9,10 @@ from typing import Any
 import asyncpg
 from aiohttp.test_utils import TestClient
 
+from services.engagement import demo
 from services.engagement.meetings import store
 from shared.auth import ACCOUNT_HEADER
+from shared.settings import Settings
 from tests import test_accounts
 from tests.test_campaigns import an_organisation
 from tests.test_organisations import ADMIN, as_, audit_targets, unique
@@ -187,3 +189,29 @@ async def test_the_public_data_never_shows_the_join_link(engagement: TestClient)
     assert page.status == 200 and JOIN not in await page.text()
     spanish = await engagement.get(f"/meetings/{meeting_id}?lang=es")
     assert "Indicadores de equidad" in await spanish.text()
+
+
+async def test_the_demo_reschedules_the_equity_webinar_once_and_cancels_the_hearing(
+    run_settings: Settings, pools: dict[str, asyncpg.Pool]
+) -> None:
+    # As make run loads it: a plain connection of the serving role (no jsonb codec of the pool's).
+    conn = await asyncpg.connect(run_settings.database_url, server_settings={"search_path": "engagement"})
+    try:
+        await demo.load(conn)
+        await demo.load_regions(conn)
+        await demo.load_community(conn)
+        await demo.load_meetings(conn)
+        assert await demo.load_meetings(conn) == 0
+    finally:
+        await conn.close()
+    pool = pools["engagement"]
+    webinar = await outbox(pool, f"meeting:{demo.DEMO_WEBINAR_ID}")
+    assert [key for key, _ in webinar] == ["meeting.scheduled", "meeting.updated"]
+    assert webinar[1][1]["data"]["changed"] == ["starts", "ends"]
+    hearing = await outbox(pool, f"meeting:{demo.DEMO_HEARING_ID}")
+    assert [key for key, _ in hearing] == ["meeting.scheduled", "meeting.cancelled"]
+    rows = await pool.fetch(
+        "SELECT status FROM meeting_registrations WHERE meeting_id = $1 ORDER BY position",
+        demo.DEMO_WEBINAR_ID,
+    )
+    assert [row["status"] for row in rows] == ["confirmed", "confirmed", "waitlisted", "waitlisted"]

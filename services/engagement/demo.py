@@ -6,7 +6,9 @@ Demo people who agree to be contacted are confirmed at once, through their link'
 person would."""
 
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from services.engagement.accounts.admins import admin_account, reset_demo_admin
 from services.engagement.campaigns import store as campaigns_store
@@ -14,6 +16,9 @@ from services.engagement.campaigns.models import Audience, CampaignFields
 from services.engagement.community import store as community
 from services.engagement.community.changes import announce_name
 from services.engagement.community.models import CopFields, OrganisationFields, OrganisationKind
+from services.engagement.meetings import changes as meeting_changes
+from services.engagement.meetings import registering
+from services.engagement.meetings.rules import DescriptionTexts, MeetingFields, RegistrationFields, TitleTexts
 from services.engagement.people import PersonRegistration
 from services.engagement.regions import demo_places
 from services.engagement.regions import store as regions_store
@@ -192,3 +197,72 @@ async def load_campaigns(conn: DbConnection) -> int:
             audience=Audience(region_ids=tuple(i for i in county_ids if i)),
         )
         return int(await campaigns_store.insert(conn, DEMO_CAMPAIGN_ID, campaign, is_demo=True))
+
+
+# The Equity CoP's webinar on equity indicators, with registrations (the last ones waitlisted),
+# rescheduled once; and the Land Use CoP's hearing, cancelled: so that notifications has an
+# invitation, an update and a cancellation to send. Dated from the first load, in the weeks
+# after it, so a fresh demo's meetings are to come.
+DEMO_WEBINAR_ID = uuid.uuid5(_NAMESPACE, "meeting:equity-indicators")
+DEMO_HEARING_ID = uuid.uuid5(_NAMESPACE, "meeting:land-use-hearing")
+
+
+async def load_meetings(conn: DbConnection) -> int:
+    """The two demo meetings; returns how many were new (an edit made since is kept). Needs
+    load and load_community first (their people register; their CoPs host)."""
+    today = datetime.now(ZoneInfo("America/New_York")).date()
+
+    def at(days: int, hour: int) -> str:
+        return f"{today + timedelta(days=days)}T{hour:02d}:00"
+
+    webinar = MeetingFields(
+        kind="webinar",
+        cop_id=uuid.uuid5(_NAMESPACE, "cop:Equity"),
+        title=TitleTexts(
+            en="Demo: Equity indicators webinar", es="Demo: Seminario web sobre indicadores de equidad"
+        ),
+        description=DescriptionTexts(
+            en="Which figures show who benefits from local manufacturing: hiring, wages, ownership.",
+            es="Qué cifras muestran quién se beneficia de la manufactura local: empleo, salarios, propiedad.",
+        ),
+        time_zone="America/New_York",
+        starts=at(21, 13),
+        ends=at(21, 14),
+        join_url="https://meet.demo.invalid/equity-indicators",
+        capacity=2,
+    )
+    hearing = MeetingFields(
+        kind="public_hearing",
+        cop_id=uuid.uuid5(_NAMESPACE, "cop:Land Use"),
+        title=TitleTexts(
+            en="Demo: Industrial land hearing, Portland",
+            es="Demo: Audiencia sobre suelo industrial, Portland",
+        ),
+        time_zone="America/Los_Angeles",
+        starts=at(14, 18),
+        ends=at(14, 20),
+        venue="Demo: Central Eastside community hall, Portland",
+        step_free_access=True,
+    )
+    new = 0
+    async with conn.transaction():
+        if await meeting_changes.schedule(conn, DEMO_WEBINAR_ID, webinar, None, None, is_demo=True):
+            new += 1
+            for person in DEMO_PEOPLE[:4]:
+                registrant = RegistrationFields(
+                    display_name=person.display_name,
+                    email=person.email,
+                    phone=person.phone,
+                    language=person.language,
+                )
+                await registering.register_in(conn, DEMO_WEBINAR_ID, registrant, None)
+            before = await meeting_changes.locked(conn, DEMO_WEBINAR_ID)
+            assert before is not None  # scheduled a moment ago
+            later = webinar.model_copy(update={"starts": at(28, 13), "ends": at(28, 14)})
+            await meeting_changes.change(conn, before, later, None, None)
+        if await meeting_changes.schedule(conn, DEMO_HEARING_ID, hearing, None, None, is_demo=True):
+            new += 1
+            before = await meeting_changes.locked(conn, DEMO_HEARING_ID)
+            assert before is not None
+            await meeting_changes.cancel(conn, before, None, None)
+    return new

@@ -60,38 +60,45 @@ def link_path(token: str) -> str:
 async def register(
     pool: asyncpg.Pool, meeting_id: UUID, fields: RegistrationFields, correlation_id: str | None
 ) -> RegistrationAccepted:
-    token = secrets.token_urlsafe(32)
     async with pool.acquire() as conn, conn.transaction():
-        row = await store.lock(conn, meeting_id)
-        if row is None:
-            raise Unregistrable(None)
-        meeting = meeting_of(row)
-        why = closed_for_registration(meeting.status, meeting.ends_at, datetime.now(UTC))
-        if why is not None:
-            raise Unregistrable(why)
-        person_id = await _person_for(conn, fields, correlation_id)
-        status = seat(meeting.capacity, meeting.confirmed)
-        registration = registration_of(
-            await store.insert_registration(
-                conn, uuid.uuid4(), meeting_id, person_id, token_hash(token), fields, status.value
-            )
+        return await register_in(conn, meeting_id, fields, correlation_id)
+
+
+async def register_in(
+    conn: DbConnection, meeting_id: UUID, fields: RegistrationFields, correlation_id: str | None
+) -> RegistrationAccepted:
+    """``register`` in the caller's transaction."""
+    token = secrets.token_urlsafe(32)
+    row = await store.lock(conn, meeting_id)
+    if row is None:
+        raise Unregistrable(None)
+    meeting = meeting_of(row)
+    why = closed_for_registration(meeting.status, meeting.ends_at, datetime.now(UTC))
+    if why is not None:
+        raise Unregistrable(why)
+    person_id = await _person_for(conn, fields, correlation_id)
+    status = seat(meeting.capacity, meeting.confirmed)
+    registration = registration_of(
+        await store.insert_registration(
+            conn, uuid.uuid4(), meeting_id, person_id, token_hash(token), fields, status.value
         )
-        if status is RegistrationStatus.CONFIRMED:
-            event: RegistrationConfirmed | RegistrationWaitlisted = RegistrationConfirmed(
-                **about(registration, meeting),
-                link_path=link_path(token),
-                join_url=meeting.join_url,
-                confirmed_at=registration.registered_at,
-            )
-        else:
-            assert registration.waiting_position is not None  # waitlisted
-            event = RegistrationWaitlisted(
-                **about(registration, meeting),
-                link_path=link_path(token),
-                position=registration.waiting_position,
-                waitlisted_at=registration.registered_at,
-            )
-        await emit_registration(conn, event, registration, correlation_id)
+    )
+    if status is RegistrationStatus.CONFIRMED:
+        event: RegistrationConfirmed | RegistrationWaitlisted = RegistrationConfirmed(
+            **about(registration, meeting),
+            link_path=link_path(token),
+            join_url=meeting.join_url,
+            confirmed_at=registration.registered_at,
+        )
+    else:
+        assert registration.waiting_position is not None  # waitlisted
+        event = RegistrationWaitlisted(
+            **about(registration, meeting),
+            link_path=link_path(token),
+            position=registration.waiting_position,
+            waitlisted_at=registration.registered_at,
+        )
+    await emit_registration(conn, event, registration, correlation_id)
     return RegistrationAccepted(
         registration_id=registration.id,
         status=registration.status,
