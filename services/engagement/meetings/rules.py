@@ -141,7 +141,7 @@ class MeetingFields(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if (self.organisation_id is None) == (self.cop_id is None):
-            raise ValueError("name either organisation_id or cop_id as the host")
+            raise ValueError("organisation_id: name either organisation_id or cop_id as the host")
         if self.kind != "webinar" and self.venue is None:
             raise ValueError("venue: an in-person, hybrid or public meeting needs a venue")
         if self.kind in ("webinar", "hybrid") and self.join_url is None:
