@@ -13,7 +13,7 @@ from services.surveys.building.definition import LanguageCode
 from services.surveys.results import export, store
 from services.surveys.results.crosstab import BY_CHOICES
 from services.surveys.results.models import FreeTextPage, RepresentativenessReport, Results
-from services.surveys.results.report import asked_questions, has_free_text, words
+from services.surveys.results.report import has_free_text, words
 from shared.auth import Need, Role, check, organisation, requires
 from shared.http import POOL
 from shared.openapi import Operation
@@ -85,11 +85,8 @@ async def free_text_of(
     pool: asyncpg.Pool, found: asyncpg.Record, asked: FreeTextQuery
 ) -> FreeTextPage | None:
     """A page of a question's free texts; None when no version has such a question with texts."""
-    versions = await store.documents(pool, found["id"])
-    question = next(
-        (a for a in asked_questions(versions, found["current_version"]) if a.question.id == asked.question),
-        None,
-    )
+    questions = await store.asked_of(pool, found["id"], found["current_version"])
+    question = next((a for a in questions if a.question.id == asked.question), None)
     if question is None or not has_free_text(question.question):
         return None
     page = await store.free_texts(pool, found["id"], asked.question, asked.after)

@@ -8,12 +8,13 @@ suppression.py takes them, not numbers of respondents. Text, number and date que
 crossed (they count only answered or skipped), nor is the question with itself."""
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from services.surveys.building.definition import Question
 from services.surveys.results.models import CrossColumn, CrossRow, CrossTab, CrossTabs, Shown
 from services.surveys.results.recording import CROSSED_BY, REGION, UNKNOWN
 from services.surveys.results.report import Asked, bucket_label, bucket_order, words
-from services.surveys.results.suppression import Suppressed, suppress
+from services.surveys.results.suppression import Suppressed, SuppressedTable, suppress
 from services.surveys.results.tallies import ANSWERED, SKIPPED
 from shared.demographics import CATALOGUE, Dimension
 from shared.i18n import gettext_ as _
@@ -55,6 +56,13 @@ def _shown(value: int | Suppressed) -> Shown:
     return None if isinstance(value, Suppressed) else value
 
 
+@lru_cache(maxsize=4096)
+def _suppressed(counts: tuple[tuple[int, ...], ...], threshold: int) -> SuppressedTable:
+    """suppression.suppress, kept per table of counts: most of a live survey's tables are as they
+    were at the last read, and the audit is the costly part of a results page."""
+    return suppress([list(row) for row in counts], threshold)
+
+
 def _crossable(question: Question, by: str) -> bool:
     return question.type in CROSSABLE and question.id != by
 
@@ -75,7 +83,7 @@ def crosstabs(
             continue
         buckets = [b for b in bucket_order(a, as_tallies) if b != ANSWERED]
         counts = [[crossed.get((a.question.id, bucket, band), 0) for band in bands] for bucket in buckets]
-        table = suppress(counts, threshold)
+        table = _suppressed(tuple(tuple(row) for row in counts), threshold)
         tables.append(
             CrossTab(
                 question=a.question.id,

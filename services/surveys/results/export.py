@@ -19,7 +19,7 @@ from aiohttp import web
 
 from services.surveys.building.definition import MultipleChoice, Ranking, SingleChoice
 from services.surveys.results import store
-from services.surveys.results.report import Asked, asked_questions
+from services.surveys.results.report import Asked
 
 BATCH = 500  # rows per chunk written to the client
 _ALWAYS = {"response_id": "id", "version": "version", "postal_code": "postal_code"}
@@ -143,7 +143,7 @@ async def _stream(
 
 
 async def _asked(pool: asyncpg.Pool, found: asyncpg.Record) -> list[Asked]:
-    return asked_questions(await store.documents(pool, found["id"]), found["current_version"])
+    return await store.asked_of(pool, found["id"], found["current_version"])
 
 
 async def csv_export(request: web.Request, pool: asyncpg.Pool, found: asyncpg.Record) -> web.StreamResponse:

@@ -8,7 +8,7 @@ its code when none has it."""
 
 import contextlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.surveys.building.definition import (
     RATING_MAX,
@@ -52,6 +52,9 @@ class Asked:
     document: SurveyDocument
     versions: tuple[int, ...]
     older: tuple[tuple[Question, SurveyDocument], ...]  # the same id in older versions, newest first
+    # (bucket, language) -> label, filled as asked: a survey's questions are read again and
+    # again (store.py keeps them per set of versions), their labels worked out once.
+    labels: dict[tuple[str, str], str] = field(default_factory=dict, compare=False, repr=False)
 
 
 def asked_questions(documents: Mapping[int, SurveyDocument], current: int) -> list[Asked]:
@@ -121,11 +124,15 @@ def _label_in(question: Question, document: SurveyDocument, bucket: str, languag
 
 
 def bucket_label(asked: Asked, bucket: str, language: str) -> str:
-    for question, document in ((asked.question, asked.document), *asked.older):
-        label = _label_in(question, document, bucket, language)
-        if label is not None:
-            return label
-    return bucket
+    """The bucket's label in ``language`` (the platform's own words in the one in_language set)."""
+    key = (bucket, language)
+    if key not in asked.labels:
+        found = (
+            _label_in(question, document, bucket, language)
+            for question, document in ((asked.question, asked.document), *asked.older)
+        )
+        asked.labels[key] = next((label for label in found if label is not None), bucket)
+    return asked.labels[key]
 
 
 def bucket_order(asked: Asked, counts: Counts) -> list[str]:

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.surveys.building.definition import SurveyDocument, parse_document
+from services.surveys.building.definition import parse_document
 from services.surveys.results import crosstab, report
 from services.surveys.results.models import (
     BandResult,
@@ -21,7 +21,7 @@ from services.surveys.results.models import (
     Results,
     VersionCount,
 )
-from services.surveys.results.recording import REGION
+from services.surveys.results.recording import REGION, UNKNOWN
 from services.surveys.results.representativeness import BandCount, representativeness
 from shared.db import DbConnection
 from shared.demographics import CATALOGUE, Dimension
@@ -31,11 +31,13 @@ Queryable = asyncpg.Pool | DbConnection
 FREE_TEXTS_PER_PAGE = 50
 
 
-@lru_cache(maxsize=512)
-def _parsed(raw: str) -> SurveyDocument:
-    """A version's document, parsed once per process: versions with responses never change, and
-    a draft's edited version is another text, so another key."""
-    return parse_document(json.loads(raw))
+@lru_cache(maxsize=256)
+def _asked(raws: tuple[tuple[int, str], ...], current: int) -> list[report.Asked]:
+    """A survey's questions over its versions, worked out once per set of versions' texts: the
+    versions that have responses never change, and a draft's edited version is another text."""
+    return report.asked_questions(
+        {version: parse_document(json.loads(raw)) for version, raw in raws}, current
+    )
 
 
 async def survey(conn: Queryable, survey_id: UUID) -> asyncpg.Record | None:
@@ -46,11 +48,14 @@ async def survey_by_slug(conn: Queryable, slug: str) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM surveys WHERE slug = $1", slug)
 
 
-async def documents(conn: Queryable, survey_id: UUID) -> dict[int, SurveyDocument]:
+async def asked_of(conn: Queryable, survey_id: UUID, current: int) -> list[report.Asked]:
+    """The questions of every version of the survey, the current one's first (report.py)."""
     rows = await conn.fetch(
-        "SELECT version, document::text AS document FROM survey_versions WHERE survey_id = $1", survey_id
+        """SELECT version, document::text AS document FROM survey_versions
+           WHERE survey_id = $1 ORDER BY version""",
+        survey_id,
     )
-    return {row["version"]: _parsed(row["document"]) for row in rows}
+    return _asked(tuple((row["version"], row["document"]) for row in rows), current)
 
 
 async def _totals(conn: Queryable, survey_id: UUID) -> list[VersionCount]:
@@ -80,9 +85,11 @@ async def _crossed(conn: Queryable, survey_id: UUID, by: str) -> dict[tuple[str,
     return {(row["question"], row["bucket"], row["by_bucket"]): row["responses"] for row in rows}
 
 
-async def _region_names(conn: Queryable, ids: list[str]) -> dict[str, str]:
-    rows = await conn.fetch("SELECT id::text, name FROM regions WHERE id::text = ANY($1::text[])", ids)
-    return {row["id"]: row["name"] for row in rows}
+async def _region_names(conn: Queryable, bands: list[str]) -> dict[str, str]:
+    """The names of the regions cross-tab columns are (their ids as text; @unknown is none)."""
+    ids = [UUID(band) for band in bands if band != UNKNOWN]
+    rows = await conn.fetch("SELECT id, name FROM regions WHERE id = ANY($1::uuid[])", ids)
+    return {str(row["id"]): row["name"] for row in rows}
 
 
 async def results_of(
@@ -94,11 +101,10 @@ async def results_of(
     found = await survey(conn, survey_id)
     if found is None:
         return None
-    versions = await documents(conn, survey_id)
+    asked = await asked_of(conn, survey_id, found["current_version"])
     totals = await _totals(conn, survey_id)
     counts = await _tallies(conn, survey_id)
-    current = versions[found["current_version"]]
-    asked = report.asked_questions(versions, found["current_version"])
+    current = next(a.document for a in asked if found["current_version"] in a.versions)
     with report.in_language(language):
         tables = None
         if by is not None:
@@ -134,13 +140,12 @@ async def representativeness_of(
     """Respondents per band (the tallies of the demographics questions) against the baseline of
     the survey's region, per dimension. Without a region, every band has no baseline."""
     region_id = found["region_id"]
-    versions = await documents(conn, found["id"])
     counts = await _tallies(conn, found["id"])
     baseline = await _baseline(conn, region_id) if region_id else {}
     region_name = (
         await conn.fetchval("SELECT name FROM regions WHERE id = $1", region_id) if region_id else None
     )
-    asked = {a.question.id: a for a in report.asked_questions(versions, found["current_version"])}
+    asked = {a.question.id: a for a in await asked_of(conn, found["id"], found["current_version"])}
     dimensions = []
     with report.in_language(language):
         for dimension in Dimension:
