@@ -13,6 +13,7 @@ from services.engagement.community import api as community_api
 from services.engagement.community import pages as community_pages
 from services.engagement.meetings import routes as meetings
 from services.engagement.decisions import api as decisions_api
+from services.engagement.decisions import pages as decisions_pages
 from services.engagement.people import PersonRegistration, RegistrationAccepted
 from services.engagement.people import pages as people_pages
 from services.engagement.regions import api as regions_api
@@ -163,6 +164,7 @@ def add_routes(app: web.Application) -> None:
     campaigns_api.add_routes(app)
     campaigns_pages.add_routes(app)
     decisions_api.add_routes(app)
+    decisions_pages.add_routes(app)
     regions_api.add_routes(app)
     regions_pages.add_routes(app)
     meetings.add_routes(app)

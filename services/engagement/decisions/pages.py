@@ -1,0 +1,410 @@
+"""The decisions' pages: public (the list by region and stage, a decision's own page) and the
+organizer console's (propose one; on its page move it on, link and close consultations, write
+the assessment, record the outcome). Forms without JavaScript, as the other console pages: an
+error beside its field with what was typed kept (422), a refusal beside the form (409), a write
+answered 303, an expired form (CSRF) 422 with the form again."""
+
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from uuid import UUID
+
+from aiohttp import web
+from multidict import MultiMapping
+from pydantic import BaseModel, ValidationError
+
+from services.engagement.campaigns.api import own_organisations
+from services.engagement.campaigns.store import choosable_organisations
+from services.engagement.community.api import ORGANIZER, total
+from services.engagement.community.pages import _page, _path_id, _query, _see_other
+from services.engagement.decisions import store
+from services.engagement.decisions.api import DecisionQuery
+from services.engagement.decisions.changes import Refused, Writer
+from services.engagement.decisions.models import (
+    PAGE_SIZE,
+    STAGES,
+    Assessment,
+    Body,
+    Closing,
+    ConsultationLink,
+    DecisionFields,
+    Method,
+    Outcome,
+    Recording,
+    Stage,
+    Vote,
+    consults,
+    next_stage,
+)
+from services.engagement.decisions.views import DecisionRecord, decision_of, record_of
+from shared import csrf
+from shared.auth import Account, check, organisation, requires
+from shared.http import POOL
+from shared.i18n import gettext_ as _
+
+# Names as pages show them (translated where shown).
+STAGE_NAMES = {
+    "proposed": "Proposed",
+    "consultation": "Consultation",
+    "deliberation": "Deliberation",
+    "decided": "Decided",
+    "implementing": "Implementing",
+    "evaluated": "Evaluated",
+}
+OUTCOME_NAMES = {"approved": "Approved", "rejected": "Rejected", "amended": "Amended", "deferred": "Deferred"}
+BODY_NAMES = {
+    "city_council": "City council",
+    "planning_commission": "Planning commission",
+    "cop_steering": "CoP steering committee",
+    "review_panel": "Review panel",
+    "resident_ballot": "Resident ballot",
+}
+METHOD_NAMES = {
+    "majority": "by a majority of the body",
+    "consensus": "by consensus",
+    "resident_ballot": "by the residents' ballot",
+    "administrative": "by an administrative decision",
+}
+VOTE_NAMES = {
+    "for": "For",
+    "against": "Against",
+    "abstain": "Abstained",
+    "absent": "Absent",
+    "recused": "Recused",
+}
+KIND_NAMES = {
+    "created": "proposed",
+    "stage_changed": "stage changed",
+    "consultation_linked": "consultation linked",
+    "participation_counted": "participation counted",
+    "assessment_written": "assessment written",
+    "review_scored": "review scored",
+    "vote_recorded": "vote recorded",
+    "outcome_recorded": "outcome recorded",
+    "correction": "correction",
+}
+NAMES = {
+    "stages": STAGES,
+    "stage_names": STAGE_NAMES,
+    "outcome_names": OUTCOME_NAMES,
+    "body_names": BODY_NAMES,
+    "method_names": METHOD_NAMES,
+    "vote_names": VOTE_NAMES,
+    "kind_names": KIND_NAMES,
+}
+
+
+def field_messages() -> dict[str, str]:
+    return {
+        "organisation_id": _("Choose one of your organisations."),
+        "region_id": _("Choose the region the decision affects."),
+        "title": _("Enter a title of up to 200 characters, on one line."),
+        "site": _("Up to 200 characters, on one line."),
+        "description": _("Up to 4000 characters, without control characters."),
+        "document_links": _("Enter links starting https://, one per line."),
+        "body": _("Choose who decides."),
+        "method": _("Choose a method that fits the body: a resident ballot is both, and has no members."),
+        "members": _("Enter each member on a line of their own: name, seat."),
+        "to": _("This decision cannot move to that stage now."),
+        "kind": _("Choose a survey or a meeting."),
+        "target_id": _("Enter the survey's or the meeting's id."),
+        "what_we_heard": _("Write what was heard: up to 8000 characters."),
+        "who_pays": _("Say who pays: up to 4000 characters."),
+        "who_benefits": _("Say who benefits: up to 4000 characters."),
+        "who_decides": _("Say who decides: up to 4000 characters."),
+        "groups": _("Enter each affected group on a line of its own: group | benefits | burdens."),
+        "mitigations": _("Up to 4000 characters."),
+        "narrative": _("Up to 8000 characters."),
+        "outcome": _("Choose the outcome."),
+        "votes": _("Choose each member's vote; a recusal says why."),
+        "rationale": _("Write the rationale: up to 8000 characters."),
+        "input_used": _("Say how each consultation's input was used."),
+        "form": _("This form had expired. Send it again."),
+    }
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _parts(line: str, separator: str, names: tuple[str, ...]) -> dict[str, str]:
+    values = [part.strip() for part in re.split(separator, line, maxsplit=len(names) - 1)]
+    return dict(zip(names, values + [""] * (len(names) - len(values)), strict=True))
+
+
+def typed_of(data: MultiMapping[Any]) -> dict[str, str]:
+    return {str(name): str(value) for name, value in data.items() if name != csrf.FIELD}
+
+
+def errors_of(exc: ValidationError, fields: frozenset[str], across: str = "form") -> dict[str, str]:
+    """Each refused field's message; a rule across fields (no field of its own) beside ``across``."""
+    messages = field_messages()
+    errors: dict[str, str] = {}
+    for error in exc.errors(include_url=False):
+        loc = [str(part) for part in error["loc"]]
+        field = (loc[0] if loc[0] in fields else "form") if loc else across
+        errors.setdefault(field, messages.get(field, str(error["msg"])))
+    return errors
+
+
+# Public pages
+
+
+async def decisions_page(request: web.Request) -> web.Response:
+    try:
+        query = DecisionQuery.model_validate(dict(request.query))
+    except ValidationError:
+        query = DecisionQuery()
+    pool = request.app[POOL]
+    rows = await store.decisions(pool, query.q, query.offset, region_id=query.region_id, stage=query.stage)
+    context = {
+        "items": [decision_of(row) for row in rows],
+        "query": query,
+        "pages": max(1, -(-total(rows) // PAGE_SIZE)),
+        "regions": await store.choosable_regions(pool),
+        "chosen": {
+            "region_id": str(query.region_id or ""),
+            "stage": query.stage.value if query.stage else "",
+        },
+        **NAMES,
+    }
+    return _page(request, "decisions_public.html", context)
+
+
+async def _record(request: web.Request) -> DecisionRecord:
+    record = await record_of(request.app[POOL], _path_id(request, "decision_id"))
+    if record is None:
+        raise web.HTTPNotFound()
+    return record
+
+
+def _timeline(record: DecisionRecord) -> dict[str, Any]:
+    return {"record": record, "entered_at": {s.stage.value: s.entered_at for s in record.stages}, **NAMES}
+
+
+async def decision_page(request: web.Request) -> web.Response:
+    return _page(request, "decision_public.html", _timeline(await _record(request)))
+
+
+# Console pages
+
+
+async def _choices(request: web.Request, account: Account) -> dict[str, Any]:
+    pool = request.app[POOL]
+    return {
+        "organisations": await choosable_organisations(pool, own_organisations(account)),
+        "regions": await store.choosable_regions(pool),
+        "bodies": list(Body),
+        "methods": list(Method),
+        **NAMES,
+    }
+
+
+@requires(ORGANIZER)
+async def console_decisions(request: web.Request) -> web.Response:
+    account = check(request, ORGANIZER)
+    query = _query(request)
+    rows = await store.decisions(
+        request.app[POOL], query.q, query.offset, organisations=own_organisations(account)
+    )
+    context = {
+        "items": [decision_of(row) for row in rows],
+        "query": query,
+        "pages": max(1, -(-total(rows) // PAGE_SIZE)),
+    }
+    return _page(request, "decisions.html", {**context, **NAMES})
+
+
+async def _new_form(
+    request: web.Request,
+    account: Account,
+    typed: Mapping[str, str],
+    errors: Mapping[str, str],
+    status: int = 200,
+) -> web.Response:
+    return _page(
+        request,
+        "decision_form.html",
+        {"typed": typed, "errors": errors, **await _choices(request, account)},
+        status,
+    )
+
+
+@requires(ORGANIZER)
+async def new_decision_page(request: web.Request) -> web.Response:
+    return await _new_form(
+        request, check(request, ORGANIZER), {"body": "city_council", "method": "majority"}, {}
+    )
+
+
+def fields_of(typed: Mapping[str, str]) -> DecisionFields:
+    return DecisionFields.model_validate(
+        {
+            "organisation_id": typed.get("organisation_id") or None,
+            "region_id": typed.get("region_id") or None,
+            "title": typed.get("title", ""),
+            "site": typed.get("site", ""),
+            "description": typed.get("description", ""),
+            "document_links": _lines(typed.get("document_links", "")),
+            "body": typed.get("body") or None,
+            "method": typed.get("method") or None,
+            "members": [
+                _parts(line, r"\s*,\s*", ("name", "seat")) for line in _lines(typed.get("members", ""))
+            ],
+        }
+    )
+
+
+@requires(ORGANIZER)
+async def create_decision(request: web.Request) -> web.Response:
+    account = check(request, ORGANIZER)
+    data = await request.post()
+    typed = typed_of(data)
+    if not csrf.is_valid(request, data.get(csrf.FIELD)):
+        return await _new_form(request, account, typed, {"form": field_messages()["form"]}, 422)
+    try:
+        fields = fields_of(typed)
+    except ValidationError as exc:
+        # The rule across body, method and members is told beside the method.
+        errors = errors_of(exc, frozenset(DecisionFields.model_fields), across="method")
+        return await _new_form(request, account, typed, errors, 422)
+    writer = Writer.of(request, check(request, organisation(fields.organisation_id)))
+    try:
+        decision_id = await writer.create(fields)
+    except Refused as exc:
+        return await _new_form(request, account, typed, {exc.field or "form": exc.detail}, exc.status)
+    return _see_other(f"/console/decisions/{decision_id}?saved=1")
+
+
+async def _owned(request: web.Request) -> tuple[DecisionRecord, Account]:
+    record = await _record(request)
+    return record, check(request, organisation(record.decision.organisation_id))
+
+
+async def _console_page(
+    request: web.Request,
+    typed: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    record, _account = await _owned(request)
+    decision = record.decision
+    context = {
+        **_timeline(record),
+        "typed": typed or {},
+        "errors": errors or {},
+        "next": next_stage(decision.stage),
+        "consults": consults(decision.stage),
+        "deliberating": decision.stage is Stage.DELIBERATION,
+        "assessable": decision.outcome is None,
+        "outcomes": list(Outcome),
+        "votes_choice": list(Vote),
+    }
+    return _page(request, "decision.html", context, status)
+
+
+@requires(ORGANIZER)
+async def console_decision(request: web.Request) -> web.Response:
+    return await _console_page(request)
+
+
+Write = Callable[[Writer, UUID, Mapping[str, str]], Awaitable[None]]
+
+
+def _step(fields: frozenset[str], write: Write) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A console form's handler: CSRF, the decision the account's, the form read into the
+    write's model (errors beside the fields named), the write (a refusal beside the form)."""
+
+    @requires(ORGANIZER)
+    async def handle(request: web.Request) -> web.Response:
+        record, account = await _owned(request)
+        data = await request.post()
+        typed = typed_of(data)
+        if not csrf.is_valid(request, data.get(csrf.FIELD)):
+            return await _console_page(request, typed, {"form": field_messages()["form"]}, 422)
+        try:
+            await write(Writer.of(request, account), record.decision.id, typed)
+        except ValidationError as exc:
+            return await _console_page(request, typed, errors_of(exc, fields), 422)
+        except Refused as exc:
+            return await _console_page(request, typed, {"form": exc.detail}, exc.status)
+        return _see_other(f"/console/decisions/{record.decision.id}?saved=1")
+
+    return handle
+
+
+async def _move(writer: Writer, decision_id: UUID, typed: Mapping[str, str]) -> None:
+    class Move(BaseModel):
+        to: Stage
+
+    await writer.move_on(decision_id, Move.model_validate(typed).to)
+
+
+async def _link(writer: Writer, decision_id: UUID, typed: Mapping[str, str]) -> None:
+    await writer.link(
+        decision_id, ConsultationLink.model_validate({k: typed.get(k) for k in ("kind", "target_id")})
+    )
+
+
+async def _close(writer: Writer, decision_id: UUID, typed: Mapping[str, str]) -> None:
+    link = ConsultationLink.model_validate({k: typed.get(k) for k in ("kind", "target_id")})
+    await writer.close(
+        decision_id, link, Closing.model_validate({"what_we_heard": typed.get("what_we_heard", "")})
+    )
+
+
+async def _assess(writer: Writer, decision_id: UUID, typed: Mapping[str, str]) -> None:
+    groups = [
+        _parts(line, r"\s*\|\s*", ("group", "benefits", "burdens"))
+        for line in _lines(typed.get("groups", ""))
+    ]
+    names = ("who_pays", "who_benefits", "who_decides", "mitigations", "narrative")
+    await writer.assess(
+        decision_id, Assessment.model_validate({**{n: typed.get(n, "") for n in names}, "groups": groups})
+    )
+
+
+async def _record_outcome(writer: Writer, decision_id: UUID, typed: Mapping[str, str]) -> None:
+    """Votes are the fields vote_<position> and reason_<position>; how input was used,
+    how_used_<kind>_<id>."""
+    votes = [
+        {
+            "member": int(name.removeprefix("vote_")),
+            "vote": value,
+            "reason": typed.get(f"reason_{name[5:]}", ""),
+        }
+        for name, value in typed.items()
+        if re.fullmatch(r"vote_[0-9]{1,3}", name)
+    ]
+    used = [
+        {"kind": name.split("_")[2], "target_id": name.split("_", 3)[3], "how_used": value}
+        for name, value in typed.items()
+        if re.fullmatch(r"how_used_(survey|meeting)_[0-9a-f-]{36}", name)
+    ]
+    recording = Recording.model_validate(
+        {
+            "outcome": typed.get("outcome") or None,
+            "votes": votes,
+            "rationale": typed.get("rationale", ""),
+            "input_used": used,
+        }
+    )
+    await writer.record(decision_id, recording)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/decisions", decisions_page)
+    app.router.add_get("/decisions/{decision_id}", decision_page)
+    app.router.add_get("/console/decisions", console_decisions)
+    app.router.add_get("/console/decisions/new", new_decision_page)
+    app.router.add_post("/console/decisions/new", create_decision)
+    app.router.add_get("/console/decisions/{decision_id}", console_decision)
+    steps: dict[str, tuple[frozenset[str], Write]] = {
+        "stage": (frozenset({"to"}), _move),
+        "consultations": (frozenset({"kind", "target_id"}), _link),
+        "close": (frozenset({"kind", "target_id", "what_we_heard"}), _close),
+        "assessment": (frozenset(Assessment.model_fields), _assess),
+        "outcome": (frozenset(Recording.model_fields), _record_outcome),
+    }
+    for path, (fields, write) in steps.items():
+        app.router.add_post(f"/console/decisions/{{decision_id}}/{path}", _step(fields, write))
