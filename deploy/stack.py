@@ -35,6 +35,7 @@ async def prepare(settings: Settings, *, demo_data: bool = True) -> dict[str, in
             applied["demo_community"] = await demo.load_community(conn)
             applied["demo_campaigns"] = await demo.load_campaigns(conn)
             applied["demo_meetings"] = await demo.load_meetings(conn)
+            applied["demo_decisions"] = await demo.load_decisions(conn)
         finally:
             await conn.close()
     return applied

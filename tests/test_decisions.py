@@ -11,6 +11,8 @@ from typing import Any
 import asyncpg
 from aiohttp.test_utils import TestClient
 
+from services.engagement import demo
+from services.engagement.decisions import demo as decisions_demo
 from services.engagement.decisions import handlers, store
 from shared.contracts import Envelope, ResponseSubmitted
 from tests import test_accounts
@@ -297,3 +299,19 @@ async def test_a_resident_ballot_is_never_typed_in(
     )
     assert answer.status == 422
     assert "computed from its survey" in (await answer.json())["detail"]
+
+
+async def test_the_demo_decision_loads_once_and_its_ledger_verifies(
+    engagement: TestClient, pools: dict[str, asyncpg.Pool]
+) -> None:
+    async with pools["engagement"].acquire() as conn:
+        await demo.load_regions(conn)
+        await demo.load_community(conn)
+        await demo.load_decisions(conn)
+        assert await demo.load_decisions(conn) == 0
+    decision_id = decisions_demo.demo_id(demo._NAMESPACE)
+    record = await (await engagement.get(f"/api/v1/decisions/{decision_id}")).json()
+    assert record["decision"]["region_name"] == "Demo: Portland"
+    assert record["decision"]["outcome"] == "amended"
+    assert [v["vote"] for v in record["votes"]] == ["for", "for", "against", "recused", "for"]
+    assert len(record["entries"]) == 10 and record["ledger"]["verifies"] is True

@@ -16,6 +16,7 @@ from services.engagement.campaigns.models import Audience, CampaignFields
 from services.engagement.community import store as community
 from services.engagement.community.changes import announce_name
 from services.engagement.community.models import CopFields, OrganisationFields, OrganisationKind
+from services.engagement.decisions import demo as decisions_demo
 from services.engagement.meetings import changes as meeting_changes
 from services.engagement.meetings import registering
 from services.engagement.meetings.rules import DescriptionTexts, MeetingFields, RegistrationFields, TitleTexts
@@ -266,3 +267,11 @@ async def load_meetings(conn: DbConnection) -> int:
             assert before is not None
             await meeting_changes.cancel(conn, before, None, None)
     return new
+
+
+async def load_decisions(conn: DbConnection) -> int:
+    """The Northside rezoning decision (services/engagement/decisions/demo.py); 1 when new.
+    Needs load_regions and load_community first (its region and organisation)."""
+    alliance = uuid.uuid5(_NAMESPACE, f"organisation:{DEMO_ORGANISATIONS[0][0]}")
+    portland = demo_places.city_id("Portland")
+    return await decisions_demo.load(conn, decisions_demo.demo_id(_NAMESPACE), alliance, portland)

@@ -19,6 +19,7 @@ from services.engagement.decisions.models import (
     ConsultationKind,
     ConsultationLink,
     DecisionFields,
+    MemberVote,
     Method,
     Recording,
     Refusal,
@@ -169,19 +170,9 @@ class Writer(AuditedWriter):
             by_position = {member["position"]: member for member in members}
             for vote in sorted(recording.votes, key=lambda v: v.member):
                 member = by_position[vote.member]
-                payload = {
-                    "member": vote.member,
-                    "name": member["name"],
-                    "seat": member["seat"],
-                    "vote": vote.vote.value,
-                    "reason": vote.reason,
-                }
+                payload = vote_payload(vote, member["name"], member["seat"])
                 await self._record(conn, row, Step(decision_id, Kind.VOTE_RECORDED, payload), "vote_recorded")
-            outcome = {
-                "outcome": recording.outcome.value,
-                "rationale": recording.rationale,
-                "input_used": [use.model_dump(mode="json") for use in recording.input_used],
-            }
+            outcome = outcome_payload(recording)
             await self._record(
                 conn, row, Step(decision_id, Kind.OUTCOME_RECORDED, outcome), "outcome_recorded"
             )
@@ -206,3 +197,16 @@ class Writer(AuditedWriter):
 def created_payload(fields: DecisionFields) -> dict[str, Any]:
     """What the created entry holds: the decision as proposed."""
     return fields.model_dump(mode="json")
+
+
+def vote_payload(vote: MemberVote, name: str, seat: str) -> dict[str, Any]:
+    """A vote's entry: the member by position, name and seat as the body lists them."""
+    return {"member": vote.member, "name": name, "seat": seat, "vote": vote.vote.value, "reason": vote.reason}
+
+
+def outcome_payload(recording: Recording) -> dict[str, Any]:
+    return {
+        "outcome": recording.outcome.value,
+        "rationale": recording.rationale,
+        "input_used": [use.model_dump(mode="json") for use in recording.input_used],
+    }

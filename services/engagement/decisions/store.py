@@ -224,15 +224,15 @@ async def write_assessment(conn: Db, decision_id: UUID, assessment: Assessment) 
     await conn.execute(
         """INSERT INTO decision_assessments (decision_id, who_pays, who_benefits, who_decides, groups,
                                              mitigations, narrative)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7)
            ON CONFLICT (decision_id) DO UPDATE
-           SET who_pays = $2, who_benefits = $3, who_decides = $4, groups = $5, mitigations = $6,
+           SET who_pays = $2, who_benefits = $3, who_decides = $4, groups = $5::text::jsonb, mitigations = $6,
                narrative = $7, written_at = clock_timestamp()""",
         decision_id,
         assessment.who_pays,
         assessment.who_benefits,
         assessment.who_decides,
-        [group.model_dump() for group in assessment.groups],
+        json.dumps([group.model_dump() for group in assessment.groups]),  # text: raw connections too
         assessment.mitigations,
         assessment.narrative,
     )
@@ -240,11 +240,13 @@ async def write_assessment(conn: Db, decision_id: UUID, assessment: Assessment) 
 
 async def assessment(conn: Db, decision_id: UUID) -> Assessment | None:
     row = await conn.fetchrow(
-        """SELECT who_pays, who_benefits, who_decides, groups, mitigations, narrative
+        """SELECT who_pays, who_benefits, who_decides, groups::text, mitigations, narrative
            FROM decision_assessments WHERE decision_id = $1""",
         decision_id,
     )
-    return None if row is None else Assessment.model_validate(dict(row))
+    return (
+        None if row is None else Assessment.model_validate({**dict(row), "groups": json.loads(row["groups"])})
+    )
 
 
 async def record(conn: Db, decision_id: UUID, recording: Recording) -> None:
