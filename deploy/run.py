@@ -21,6 +21,7 @@ from pathlib import Path
 
 import asyncpg
 
+from deploy import survey_demo
 from deploy.proxy import write_nginx_config
 from deploy.stack import SERVICES, prepare
 from services.engagement import demo
@@ -222,6 +223,8 @@ def main() -> None:
     try:
         launcher.start_all()
         launcher.wait_ready()
+        if not args.no_demo:
+            print(f"demo survey responses loaded: {asyncio.run(survey_demo.load(settings))}", flush=True)
         print(
             f"\nThe platform is up. Open {launcher.address}\n{sign_in}"
             f"Logs in {RUN_DIR}/logs, mail caught by the SMTP sink in {RUN_DIR}/mail. Ctrl-C stops it.",

@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 from deploy.stack import prepare
+from services.surveys import demo as survey_demo
 from shared.db import drop_database
 from shared.settings import Settings
 from tests.support.launcher import free_port, read_until, start_platform
@@ -48,6 +49,9 @@ async def test_make_run_serves_one_address_and_stops_cleanly(
         started = await read_until(launcher.stdout, r"^started: ", output)
         children = [int(pid) for pid in re.findall(r"pid (\d+)", started)]
         assert len(children) == 5  # smtp sink, engagement, surveys, notifications, nginx
+        loaded = await read_until(launcher.stdout, r"^demo survey responses loaded: ", output)
+        demo_responses = survey_demo.DREAM.responses + survey_demo.NORTHSIDE.responses
+        assert loaded.split(": ")[1].strip() == str(demo_responses)
         address_line = await read_until(launcher.stdout, r"Open http://", output)
         address = address_line.split("Open ", 1)[1].strip()
         assert address == f"http://127.0.0.1:{platform_settings.proxy_port}/"
@@ -60,6 +64,10 @@ async def test_make_run_serves_one_address_and_stops_cleanly(
                 assert ready.status == 200, await ready.text()
                 page = await http.get(f"/{service}/")
                 assert page.status == 200
+            # The demo's surveys take answers, in Spanish too.
+            for slug in (survey_demo.DREAM.slug, survey_demo.NORTHSIDE.slug):
+                start = await http.get(f"/surveys/s/{slug}?lang=es")
+                assert start.status == 200 and "Demo:" in await start.text()
             created = await http.post(
                 "/api/v1/people",
                 json={

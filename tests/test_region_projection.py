@@ -15,6 +15,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from services.engagement import demo
+from services.engagement.regions import demo_places
 from services.engagement.regions.importing import import_baselines, read_files
 from services.surveys.app import SPEC as SURVEYS
 from services.surveys.regions import REGIONS, on_regions_published
@@ -92,6 +93,7 @@ async def test_a_region_edit_publishes_it_and_every_region_above_whose_zip_codes
     assert created["data"] == {
         "region_id": inner,
         "name": f"{name} west",
+        "kind": "area",
         "parent_id": outer,
         "zip_codes": [],
         "figures": [],
@@ -202,8 +204,14 @@ async def test_the_demo_publishes_its_regions_with_their_zip_codes_and_loading_a
         "SELECT DISTINCT aggregate FROM outbox WHERE routing_key = 'region.baselines_published'"
     )
     assert len(described) == regions  # every region of the demo, counties, groups, cities, ZIPs
-    assert newest["bay"]["zip_codes"] == ["94607", "95116"]
-    assert newest["alameda"]["zip_codes"] == ["94607"]
+    bay_area_counties = set(demo.DEMO_GROUPS[0][3])
+    assert newest["bay"]["zip_codes"] == sorted(
+        code for _, county, zips, _ in demo_places.CITIES if county in bay_area_counties for code in zips
+    )
+    assert newest["alameda"]["zip_codes"] == sorted(
+        code for _, county, zips, _ in demo_places.CITIES if county == ALAMEDA for code in zips
+    )
+    assert newest["oakland"]["zip_codes"] == sorted(dict((c[0], c[2]) for c in demo_places.CITIES)["Oakland"])
     assert newest["alameda"]["parent_id"] == str(demo.DEMO_GROUPS[0][0])
     assert {f["dimension"] for f in newest["alameda"]["figures"]} == {"household_income", "tenure"}
     assert newest["oakland"]["parent_id"] == str(alameda)

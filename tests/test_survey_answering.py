@@ -145,14 +145,15 @@ async def test_a_response_is_placed_in_the_most_specific_region_of_its_zip_and_i
     pools: dict[str, asyncpg.Pool],
 ) -> None:
     pool = pools["surveys"]
-    county, city, elsewhere = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    county, city, its_zip, elsewhere = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     zip_code = f"9{secrets.randbelow(10000):04d}"
     await pool.executemany(
-        "INSERT INTO regions (id, name, parent_id, zip_codes) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO regions (id, name, kind, parent_id, zip_codes) VALUES ($1, $2, $3, $4, $5)",
         [
-            (county, "County", None, [zip_code, "94999"]),
-            (city, "City", county, [zip_code]),
-            (elsewhere, "Elsewhere", None, [zip_code]),  # holds the ZIP, but is not the survey's
+            (county, "County", "county", None, [zip_code, "94999"]),
+            (city, "City", "city", county, [zip_code]),
+            (its_zip, "ZIP", "zip", city, [zip_code]),  # deeper, but the postal code itself
+            (elsewhere, "Elsewhere", None, None, [zip_code]),  # holds the ZIP, but is not the survey's
         ],
     )
     survey = await a_survey(pool, branching_document(with_demographics=True), region_id=county)

@@ -23,7 +23,6 @@ from services.engagement.meetings.rules import DescriptionTexts, MeetingFields, 
 from services.engagement.people import PersonRegistration
 from services.engagement.regions import demo_places
 from services.engagement.regions import store as regions_store
-from services.engagement.regions.baselines import RegionFigures
 from services.engagement.regions.importing import import_baselines, read_files
 from services.engagement.regions.publishing import announcing
 from services.engagement.registration import confirm_consent, register_person
@@ -140,6 +139,11 @@ DEMO_ORGANISATIONS = [
 ]
 
 
+def organisation_id_of(name: str) -> uuid.UUID:
+    """A demo organisation's fixed id, by its name in DEMO_ORGANISATIONS."""
+    return uuid.uuid5(_NAMESPACE, f"organisation:{name}")
+
+
 async def load_community(conn: DbConnection) -> int:
     """The alliance's four CoPs and the demo organisations, members of their CoPs; returns how
     many CoPs and organisations were new. An edit made since is kept (nothing is overwritten).
@@ -151,7 +155,7 @@ async def load_community(conn: DbConnection) -> int:
             cop = CopFields(topic=topic, description=description)
             new += await community.insert_cop(conn, cop_ids[topic], cop, is_demo=True)
         for name, kind, region_id, topics in DEMO_ORGANISATIONS:
-            organisation_id = uuid.uuid5(_NAMESPACE, f"organisation:{name}")
+            organisation_id = organisation_id_of(name)
             organisation = OrganisationFields(name=name, kind=kind, region_id=region_id)
             if await community.insert_organisation(conn, organisation_id, organisation, is_demo=True):
                 new += 1
@@ -162,34 +166,18 @@ async def load_community(conn: DbConnection) -> int:
     return new
 
 
-# The Bay Area initiative's campaign, over the nine counties of its region. The ZIP codes of the
-# demo's two Bay Area people become ZIP regions inside their counties, so that its reach page has
-# someone to place (a person is in a region by their ZIP code).
+# The Bay Area initiative's campaign, over the nine counties of its region (its residents are
+# placed in them by the ZIP regions of their cities, regions/demo_places.py).
 DEMO_CAMPAIGN_ID = uuid.uuid5(_NAMESPACE, "campaign:Manufacturing the Dream")
-DEMO_ZIPS = [("860Z200US94607", "0500000US06001"), ("860Z200US95116", "0500000US06085")]
 
 
 async def load_campaigns(conn: DbConnection) -> int:
     """The Bay Area initiative's draft "Manufacturing the Dream"; returns 1 when it was new. An
     edit or a launch made since is kept. Needs load, load_regions and load_community first."""
     async with conn.transaction():
-        zips = [
-            RegionFigures(
-                row=0, geo_id=geo_id, kind="zip", name=f"ZIP {geo_id[-5:]}", figures=(), left_out=()
-            )
-            for geo_id, _ in DEMO_ZIPS
-        ]
-        known = await regions_store.ids_of(conn, [geo_id for pair in DEMO_ZIPS for geo_id in pair])
-        async with announcing(conn, known.values()) as touched:
-            created, _ = await regions_store.upsert_regions(conn, zips, is_demo=True)
-            touched.update(created.values())
-            for geo_id, county in DEMO_ZIPS:
-                county_id = await regions_store.find_region(conn, county)
-                assert county_id is not None  # imported by load_regions
-                await regions_store.nest(conn, county_id, [geo_id])
         counties = DEMO_GROUPS[0][3]
         county_ids = [await regions_store.find_region(conn, county) for county in counties]
-        initiative = uuid.uuid5(_NAMESPACE, f"organisation:{DEMO_ORGANISATIONS[1][0]}")
+        initiative = organisation_id_of(DEMO_ORGANISATIONS[1][0])
         campaign = CampaignFields(
             organisation_id=initiative,
             title="Demo: Manufacturing the Dream",

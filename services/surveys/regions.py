@@ -29,15 +29,18 @@ async def on_regions_published(
     if not regions:
         return
     await conn.execute(
-        """INSERT INTO regions (id, name, parent_id, zip_codes)
-           SELECT id, name, parent_id, string_to_array(zip_codes, ' ')
-           FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[]) AS r (id, name, parent_id, zip_codes)
+        """INSERT INTO regions (id, name, kind, parent_id, zip_codes)
+           SELECT id, name, kind, parent_id, string_to_array(zip_codes, ' ')
+           FROM unnest($1::uuid[], $2::text[], $5::text[], $3::uuid[], $4::text[])
+                AS r (id, name, kind, parent_id, zip_codes)
            ON CONFLICT (id) DO UPDATE
-               SET name = EXCLUDED.name, parent_id = EXCLUDED.parent_id, zip_codes = EXCLUDED.zip_codes""",
+               SET name = EXCLUDED.name, kind = EXCLUDED.kind, parent_id = EXCLUDED.parent_id,
+                   zip_codes = EXCLUDED.zip_codes""",
         [r.region_id for r in regions],
         [r.name for r in regions],
         [r.parent_id for r in regions],
         [" ".join(r.zip_codes) for r in regions],
+        [r.kind for r in regions],
     )
     await conn.execute(
         "DELETE FROM region_baselines WHERE region_id = ANY($1::uuid[])", [r.region_id for r in regions]

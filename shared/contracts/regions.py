@@ -1,13 +1,14 @@
 """Events about regions: where they are and who lives there, for the services that compare the
 people they reach with the population (surveys, the decision ledger)."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.contracts.envelope import Event
 
+RegionKind = Literal["city", "county", "metro", "area", "zip", "tract"]
 ZipCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{5}$")]
 
 
@@ -30,6 +31,8 @@ class RegionBaselinesPublished(Event):
 
     region_id: UUID
     name: str = Field(min_length=1, max_length=200)
+    # Added after the first events: absent in those, which a consumer reads as "not known".
+    kind: RegionKind | None = Field(default=None, description="a ZIP region is a postal code, not an area")
     parent_id: UUID | None = None
     zip_codes: tuple[ZipCode, ...] = Field(default=(), max_length=5000)
     figures: tuple[BaselineFigure, ...] = Field(default=(), max_length=500)

@@ -20,6 +20,7 @@ from uuid import UUID
 
 from services.engagement.people import PersonRegistration
 from services.engagement.regions import store
+from services.engagement.regions.baselines import RegionFigures
 from services.engagement.regions.publishing import announcing
 from services.engagement.registration import RegistrationRequest, confirm_consent, register_people
 from shared.db import DbConnection
@@ -180,14 +181,45 @@ def _resident(number: int, region_id: UUID, zip_code: str) -> Resident:
     return Resident(uuid.uuid5(_NAMESPACE, f"resident:{email}"), person, region_id, tags)
 
 
+def zip_codes() -> list[str]:
+    return [code for _, _, zips, _ in CITIES for code in zips] + [
+        code for _, zips, _ in BOROUGHS for code in zips
+    ]
+
+
+def zip_geo_id(zip_code: str) -> str:
+    return f"860Z200US{zip_code}"
+
+
+async def _zip_regions(conn: DbConnection, boroughs: dict[str, UUID]) -> list[UUID]:
+    """Every city's and borough's ZIP codes as ZIP regions inside it, as an import of ZIP tables
+    would bring them: a person, a campaign's audience or a survey's response is placed in a
+    city by its ZIP code. Returns their ids."""
+    homes = [(city_id(name), zips) for name, _, zips, _ in CITIES]
+    homes += [(boroughs[geo_id], zips) for geo_id, zips, _ in BOROUGHS if geo_id in boroughs]
+    zip_regions = [
+        RegionFigures(row=0, geo_id=zip_geo_id(code), kind="zip", name=f"ZIP {code}", figures=(), left_out=())
+        for _, zips in homes
+        for code in zips
+    ]
+    ids, _ = await store.upsert_regions(conn, zip_regions, is_demo=True)
+    for place, zips in homes:
+        await store.nest(conn, place, [zip_geo_id(code) for code in zips])
+    return list(ids.values())
+
+
 async def load(conn: DbConnection) -> tuple[int, int]:
     """The places and residents not there yet; returns how many of each were new. Needs the
     counties (demo.load_regions imports them first)."""
     async with conn.transaction():
         counties = await store.ids_of(conn, [county for *_, county in places()])
-        async with announcing(conn, [*counties.values(), *(place[0] for place in places())]):
+        boroughs = await store.ids_of(conn, [geo_id for geo_id, _, _ in BOROUGHS])
+        zips = await store.ids_of(conn, [zip_geo_id(code) for code in zip_codes()])
+        described = [*counties.values(), *(place[0] for place in places()), *zips.values()]
+        async with announcing(conn, described) as touched:
             new_places = await store.ensure_within(conn, places(), is_demo=True)
-        found = residents(await store.ids_of(conn, [geo_id for geo_id, _, _ in BOROUGHS]))
+            touched.update(await _zip_regions(conn, boroughs))
+        found = residents(boroughs)
         registrations = await register_people(
             conn, [RegistrationRequest(r.person, r.id) for r in found], is_demo=True
         )

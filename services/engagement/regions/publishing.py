@@ -43,7 +43,7 @@ _DESCRIBED = """WITH RECURSIVE up (id, parent_id) AS (
                     FROM down JOIN regions z ON z.id = down.id
                     WHERE z.kind = 'zip' AND z.geo_id ~ 'US[0-9]{5}$'
                     GROUP BY down.root)
-                SELECT r.id, r.name, r.parent_id, coalesce(zips.zip_codes, '{}') AS zip_codes
+                SELECT r.id, r.name, r.kind, r.parent_id, coalesce(zips.zip_codes, '{}') AS zip_codes
                 FROM regions r JOIN (SELECT DISTINCT id FROM up) found USING (id)
                 LEFT JOIN zips ON zips.root = r.id"""
 
@@ -74,6 +74,7 @@ async def described(conn: DbConnection, region_ids: Collection[UUID]) -> dict[UU
         r["id"]: RegionBaselinesPublished(
             region_id=r["id"],
             name=r["name"],
+            kind=r["kind"],
             parent_id=r["parent_id"],
             zip_codes=tuple(r["zip_codes"]),
             figures=tuple(figures.get(r["id"], ())),

@@ -218,8 +218,9 @@ async def _use_invitations(
 
 
 async def _place(conn: DbConnection, accepted: list[_Accepted]) -> None:
-    """Each one's region: the most specific region holding its ZIP code among the survey's
-    region and the regions inside it."""
+    """Each one's region: the most specific area holding its ZIP code among the survey's region
+    and the regions inside it. A ZIP region is not an area the response is counted in: it is the
+    postal code the response already has, and a cross-tab by it would be one cell per ZIP."""
     asked = {
         (one.survey.region_id, zip_code)
         for one in accepted
@@ -240,6 +241,7 @@ async def _place(conn: DbConnection, accepted: list[_Accepted]) -> None:
            FROM asked
            JOIN inside ON inside.root = asked.root
            JOIN regions r ON r.id = inside.id AND asked.zip_code = ANY(r.zip_codes)
+                          AND r.kind IS DISTINCT FROM 'zip'
            ORDER BY asked.root, asked.zip_code, inside.depth DESC, inside.id""",
         [root for root, _ in asked],
         [zip_code for _, zip_code in asked],
