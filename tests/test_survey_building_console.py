@@ -87,6 +87,9 @@ async def test_a_new_survey_is_made_by_the_form_with_errors_beside_the_fields(
     page = await surveys.get(f"{CONSOLE}/{survey_id}", headers=headers)
     html = await page.text()
     assert "Land use" in html and re.search(r'href="/surveys/s/[a-z2-7]{16}"', html)
+    # its results, and its invitations unless anyone may answer by the public link alone
+    assert f'href="/surveys/console/{survey_id}/results"' in html
+    assert (f'href="/surveys/console/{survey_id}/invitations"' in html) == (form["access"] != "public")
     listing = await (await surveys.get(CONSOLE, params={"q": "uso del"}, headers=headers)).text()
     assert f"/surveys/console/{survey_id}" in listing and "0 responses" in listing
 
