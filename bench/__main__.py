@@ -17,7 +17,7 @@ from typing import Any
 import uvloop
 from rich.console import Console
 
-from bench import drain, ingest, people_import
+from bench import drain, ingest, people_import, results_read, survey_ingest
 from bench.config import BenchConfig, parse_args
 from bench.drain import FLOOR, SERVICE, Paths
 from bench.processes import Child, Children
@@ -42,6 +42,8 @@ class Figures:
         self.latency = {rate: Figure(f"e2e_latency_{rate:g}", "ms p99", "floor_bus") for rate in rates}
         self.rss: dict[str, Figure] = {}
         self.people_import = Figure("people_import", "rows/s", "floor_people_import")
+        self.survey_ingest = Figure("survey_ingest", "responses/s", "floor_survey_ingest")
+        self.results_read = Figure("results_read", "ms p99", "naive_group_by")
         self.cpu_ms: list[dict[str, float]] = []  # per party, one dict per run's service drain
 
     def rss_figure(self, role: str) -> Figure:
@@ -49,7 +51,7 @@ class Figures:
 
     def results(self) -> list[dict[str, Any]]:
         figures = [self.ingest, self.ingest_nginx, self.drain, self.cpu, *self.latency.values(),
-                   *self.rss.values(), self.people_import]
+                   *self.rss.values(), self.people_import, self.survey_ingest, self.results_read]
         return [f.result() for f in figures if f.runs]
 
     def cpu_medians(self) -> dict[str, float]:
@@ -104,7 +106,9 @@ async def measure(cfg: BenchConfig, console: Console) -> dict[str, Any]:
         "machine": {**host, "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
         "config": {"runs": cfg.runs, "events": cfg.events, "http_seconds": cfg.http_seconds,
                    "connections": cfg.connections, "rates": list(cfg.rates),
-                   "pace_seconds": cfg.pace_seconds, "soak_seconds": cfg.soak_seconds},
+                   "pace_seconds": cfg.pace_seconds, "soak_seconds": cfg.soak_seconds,
+                   "survey_processes": cfg.survey_processes, "results_responses": cfg.results_responses,
+                   "results_reads": cfg.results_reads, "naive_reads": cfg.naive_reads},
         "results": figures.results(),
         "cpu_ms_per_event": figures.cpu_medians(),
     }
@@ -114,6 +118,9 @@ async def _measure_all(cfg: BenchConfig, box: Sandbox, children: Children, work:
                        figures: Figures) -> dict[str, dict[str, float]]:
     if cfg.only_people_import:  # in-process: none of the services' processes are started
         figures.people_import.runs.extend(await people_import.measure(box, cfg.runs, console))
+        return {}
+    if cfg.only_survey_ingest or cfg.only_results_read:
+        await _measure_surveys(cfg, box, children, work, console, figures)
         return {}
     if cfg.profile_dir is not None:
         cfg.profile_dir.mkdir(parents=True, exist_ok=True)
@@ -188,10 +195,25 @@ async def _measure_all(cfg: BenchConfig, box: Sandbox, children: Children, work:
                             for rate, r in latest.items()))
         if cfg.only is None:
             figures.people_import.runs.extend(await people_import.measure(box, cfg.runs, console))
+            await _measure_surveys(cfg, box, children, work, console, figures)
         return {} if cfg.only_ingest else await _soak(cfg, paths, roles, console)
     finally:
         await owner.close()
         await paths.close()
+
+
+async def _measure_surveys(cfg: BenchConfig, box: Sandbox, children: Children, work: Path, console: Console,
+                           figures: Figures) -> None:
+    """survey_ingest (its own processes, stopped afterwards) and results_read, as chosen."""
+    if cfg.profile_dir is not None:
+        cfg.profile_dir.mkdir(parents=True, exist_ok=True)
+    if not cfg.only_results_read:
+        sizes = survey_ingest.Sizes(cfg.runs, cfg.http_seconds, cfg.connections, cfg.survey_processes)
+        figures.survey_ingest.runs.extend(
+            await survey_ingest.measure(box, children, work, sizes, console, cfg.profile_dir))
+    if not cfg.only_survey_ingest:
+        reads = results_read.Sizes(cfg.runs, cfg.results_responses, cfg.results_reads, cfg.naive_reads)
+        figures.results_read.runs.extend(await results_read.measure(box, reads, console))
 
 
 async def _soak(cfg: BenchConfig, paths: Paths, roles: dict[str, Child], console: Console

@@ -24,12 +24,22 @@ class BenchConfig:
     only_ingest: bool = False  # the ingest_http figures alone (their entries replaced in the output)
     only_bus: bool = False  # the bus figures alone: drain, CPU, latency, the bus roles' RSS and soak
     only_people_import: bool = False  # people_import alone (no service processes)
+    only_survey_ingest: bool = False  # survey_ingest alone (surveys' web processes, its floor, pgbench)
+    only_results_read: bool = False  # results_read alone (in-process reads, no service processes)
+    survey_processes: int = 2  # processes of surveys' web role (and of its floor) in survey_ingest
+    results_responses: int = 1_000_000  # responses of the survey results_read reads
+    results_reads: int = 1000  # reads of results_of per run
+    naive_reads: int = 3  # reads of the naive GROUP BY per run
 
     @property
     def only(self) -> str | None:
         """The figures measured alone, by the name ``--only`` takes, or None for all of them."""
         if self.only_people_import:
             return "people_import"
+        if self.only_survey_ingest:
+            return "survey_ingest"
+        if self.only_results_read:
+            return "results_read"
         return "ingest_http" if self.only_ingest else "bus_drain" if self.only_bus else None
 
     @property
@@ -121,12 +131,38 @@ def parse_args(argv: list[str] | None = None) -> BenchConfig:
     )
     p.add_argument(
         "--only",
-        choices=["ingest_http", "bus_drain", "people_import"],
+        choices=["ingest_http", "bus_drain", "people_import", "survey_ingest", "results_read"],
         default=os.environ.get("BENCH_ONLY") or None,
         help="measure only these figures (ingest_http: ingest_http and ingest_http_nginx; bus_drain: "
         "bus_drain, bus_cpu, e2e_latency_* and the bus roles' rss_*; people_import: importing "
-        "100,000 people from CSV); the output's other "
+        "100,000 people from CSV; survey_ingest: survey responses over HTTP; results_read: the results "
+        "page's data of a survey of a million responses); the output's other "
         "entries are kept as they were (BENCH_ONLY)",
+    )
+    p.add_argument(
+        "--survey-processes",
+        type=_positive_int,
+        default=_env("SURVEY_PROCESSES", "2"),
+        help="processes of surveys' web role, and of its floor, in survey_ingest (BENCH_SURVEY_PROCESSES, "
+        "default 2)",
+    )
+    p.add_argument(
+        "--results-responses",
+        type=_positive_int,
+        default=_env("RESULTS_RESPONSES", "1000000"),
+        help="responses of the survey results_read reads (BENCH_RESULTS_RESPONSES, default 1000000)",
+    )
+    p.add_argument(
+        "--results-reads",
+        type=_positive_int,
+        default=_env("RESULTS_READS", "1000"),
+        help="reads of the results page's data per run (BENCH_RESULTS_READS, default 1000)",
+    )
+    p.add_argument(
+        "--naive-reads",
+        type=_positive_int,
+        default=_env("NAIVE_READS", "3"),
+        help="reads of the naive GROUP BY per run (BENCH_NAIVE_READS, default 3)",
     )
     a = p.parse_args(argv)
     return BenchConfig(
@@ -143,4 +179,10 @@ def parse_args(argv: list[str] | None = None) -> BenchConfig:
         only_ingest=a.only == "ingest_http",
         only_bus=a.only == "bus_drain",
         only_people_import=a.only == "people_import",
+        only_survey_ingest=a.only == "survey_ingest",
+        only_results_read=a.only == "results_read",
+        survey_processes=a.survey_processes,
+        results_responses=a.results_responses,
+        results_reads=a.results_reads,
+        naive_reads=a.naive_reads,
     )

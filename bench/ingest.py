@@ -26,7 +26,9 @@ from deploy.proxy import write_nginx_config
 from services.engagement.app import SPEC as ENGAGEMENT
 from shared.settings import Settings
 
-WRK_SCRIPT = """
+# Each wrk thread numbered (tid) and told the run's tag: with its own counter n, every request
+# of a run has (run, tid, n) of its own.
+WRK_NUMBERING = """
 local made = 0
 function setup(thread)
   made = made + 1
@@ -36,6 +38,8 @@ local n = 0
 function init(args)
   run = args[1]
 end
+"""
+WRK_SCRIPT = WRK_NUMBERING + """
 function request()
   n = n + 1
   local body = string.format(
@@ -97,21 +101,22 @@ class IngestTargets:
         web, floor = self.started[0], self.started[1]
         self.servers = {"service": web, "service_nginx": web, "floor": floor, "floor_nginx": floor}
         for port in self.ports.values():
-            self._wait_listening(port)
-
-    def _wait_listening(self, port: int, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            self.children.check()
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing listens on {port} after {timeout:.0f} s")
-            time.sleep(0.1)
+            wait_listening(self.children, port)
 
     def url(self, target: str) -> str:
         return f"http://127.0.0.1:{self.ports[target]}"
+
+
+def wait_listening(children: Children, port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        children.check()
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"nothing listens on {port} after {timeout:.0f} s")
+        time.sleep(0.1)
 
 
 async def _output(*argv: str) -> str:
@@ -175,10 +180,11 @@ async def prepare_pgbench(owner: asyncpg.Connection) -> None:
                                (LIKE engagement.people INCLUDING ALL)""")
 
 
-async def pgbench(database_url: str, work_dir: Path, *, seconds: float, clients: int) -> float:
-    """Transactions per second of pgbench's single-row INSERT, one row per transaction."""
+async def pgbench(database_url: str, work_dir: Path, *, seconds: float, clients: int,
+                  insert: str = PGBENCH_SCRIPT) -> float:
+    """Transactions per second of pgbench's single-row ``insert``, one row per transaction."""
     script = work_dir / "insert.sql"
-    script.write_text(PGBENCH_SCRIPT)
+    script.write_text(insert)
     out = await _output("pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", "2", "-T",
                         f"{seconds:.0f}", "-f", str(script), database_url)
     match = re.search(r"tps = ([\d.]+)", out)

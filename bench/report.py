@@ -77,6 +77,9 @@ BASELINES = {
     "floor_bus": "minimal relay + 2 consumers, same rows, exchange, queues (bench.floor_bus)",
     "idle": "the same process, idle after its warm-up",
     "floor_people_import": "same rows and outbox rows: csv module, one COPY each (bench.people_import)",
+    "floor_survey_ingest": "aiohttp + asyncpg, same answer rules and rows, group commit in one statement, "
+    "as many processes behind the same nginx (bench.floor_ingest, bench.floor_survey)",
+    "naive_group_by": "the same counts by GROUP BY over every response's answers (bench.naive_results)",
 }
 
 

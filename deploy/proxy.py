@@ -3,6 +3,7 @@
 import json
 import os
 import re
+from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 
@@ -147,12 +148,21 @@ def _unavailable_page(language: str) -> str:
     ).replace("'", "\\'")
 
 
-def nginx_config(specs: list[ServiceSpec], settings: Settings, prefix: Path) -> str:
+def nginx_config(
+    specs: list[ServiceSpec],
+    settings: Settings,
+    prefix: Path,
+    web_ports: Mapping[str, Sequence[int]] | None = None,
+) -> str:
+    """``web_ports``: the ports of a service whose web role runs in several processes (its own
+    port by default); nginx spreads the requests over them."""
     upstreams, locations = [], []
     for spec in specs:
-        upstreams.append(
-            f"upstream {spec.name} {{ server {settings.host}:{settings.port_of(spec.name)}; keepalive 16; }}"
+        servers = " ".join(
+            f"server {settings.host}:{port};"
+            for port in (web_ports or {}).get(spec.name, [settings.port_of(spec.name)])
         )
+        upstreams.append(f"upstream {spec.name} {{ {servers} keepalive 16; }}")
         for path in spec.public_paths:
             locations.append(
                 f"location {path} {{ include proxy_headers.conf; proxy_pass http://{spec.name}; }}"
@@ -213,7 +223,12 @@ http {{
 """
 
 
-def write_nginx_config(specs: list[ServiceSpec], settings: Settings, prefix: Path) -> Path:
+def write_nginx_config(
+    specs: list[ServiceSpec],
+    settings: Settings,
+    prefix: Path,
+    web_ports: Mapping[str, Sequence[int]] | None = None,
+) -> Path:
     for sub in ("logs", "temp/client_body", "temp/proxy", "temp/fastcgi", "temp/uwsgi", "temp/scgi"):
         (prefix / sub).mkdir(parents=True, exist_ok=True)
     (prefix / "proxy_headers.conf").write_text(_COMMON_HEADERS)
@@ -222,5 +237,5 @@ def write_nginx_config(specs: list[ServiceSpec], settings: Settings, prefix: Pat
         + "add_header X-Request-Id $civic_request_id always;\n"
     )
     conf = prefix / "nginx.conf"
-    conf.write_text(nginx_config(specs, settings, prefix))
+    conf.write_text(nginx_config(specs, settings, prefix, web_ports))
     return conf

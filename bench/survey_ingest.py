@@ -1,0 +1,260 @@
+"""``survey_ingest``: ``POST /api/v1/surveys/{slug}/responses`` over HTTP with keep-alive through
+the one address (nginx, as ``make run`` configures it), each response answered only once it is
+durable with its ``response.submitted`` in the outbox. Surveys' web role runs in several
+processes, each on a port of its own, nginx spreading the requests over them.
+
+Beside it, with the same load in the same run: the floor server (bench.floor_ingest, group
+commit, as many processes behind the same nginx), and pgbench's single-row INSERT of a response
+for context.
+
+The load is wrk: 2 threads, keep-alive connections, every request a new submission key and one of
+a few hundred residents' plausible answers (bench.survey_setup) to a confidential survey with
+public access and the demographics section, so every request writes a submission key, a response,
+its tallies and cross-tabs and an outbox row.
+"""
+
+import dataclasses
+import json
+import random
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import psutil
+from rich.console import Console
+
+from bench import ingest
+from bench.faults.infra import free_port
+from bench.processes import Child, Children, python_argv
+from bench.report import Run
+from bench.sandbox import Sandbox
+from bench.survey_setup import BenchSurvey, answers, store_survey
+from deploy.proxy import write_nginx_config
+from deploy.stack import SERVICES
+from services.surveys.app import SPEC as SURVEYS
+from shared.settings import Settings
+
+BODIES = 500  # distinct answers, cycled through
+WRK_SCRIPT = """
+local answers = {%(answers)s}
+function request()
+  n = n + 1
+  local body = string.format('{"submission_key":"%%s-%%04x-4000-8000-%%012x","answers":%%s}',
+    run, tid, n, answers[(n %% #answers) + 1])
+  local headers = {["Content-Type"] = "application/json"}
+  return wrk.format("POST", "/api/v1/surveys/%(slug)s/responses", headers, body)
+end
+-- The first refusals' bodies, in wrk's output (which the bench shows when a run fails).
+local refused = 0
+function response(status, headers, body)
+  if status >= 300 and refused < 3 then
+    refused = refused + 1
+    print(status .. " " .. body)
+  end
+end
+"""
+PGBENCH_SCRIPT = """INSERT INTO bench_pgbench.responses
+    (survey_id, version, answers, postal_code, submitted_at)
+VALUES ('%(survey)s', 1, '%(answers)s', '94601', now());
+"""
+EMPTY = """TRUNCATE surveys.submissions, surveys.responses, surveys.survey_totals, surveys.tallies,
+                    surveys.crosstab_tallies, surveys.outbox, surveys.aggregate_sequences"""
+SERVICE, FLOOR = "service", "floor"
+
+
+def wrk_script(survey: BenchSurvey, seed: int = 15) -> str:
+    rng = random.Random(seed)
+    bodies = ", ".join(f"[==[{json.dumps(answers(rng))}]==]" for _ in range(BODIES))
+    return ingest.WRK_NUMBERING + WRK_SCRIPT % {"answers": bodies, "slug": survey.slug}
+
+
+class SurveyTargets:
+    """Surveys' web role in ``processes`` processes and the floor server in as many, each set
+    behind an nginx of its own written by deploy/proxy.py."""
+
+    def __init__(
+        self,
+        box: Sandbox,
+        children: Children,
+        work_dir: Path,
+        processes: int,
+        profile_dir: Path | None = None,
+    ) -> None:
+        self.box = box
+        self.children = children
+        self.work_dir = work_dir
+        self.processes = processes
+        self.profile_dir = profile_dir
+        self.servers: dict[str, list[Child]] = {SERVICE: [], FLOOR: []}
+        self.ports: dict[str, int] = {}
+        self.started: list[Child] = []
+
+    def start(self) -> None:
+        s = self.box.settings
+        upstreams: dict[str, list[int]] = {SERVICE: [], FLOOR: []}
+        pool = str(Settings.model_fields["pool_max_size"].default)  # `make run`'s pool, per process
+        for n in range(self.processes):
+            port = free_port()
+            profile = self.profile_dir / f"surveys-web-{n}.txt" if self.profile_dir else None
+            self.servers[SERVICE].append(
+                self.children.start(
+                    f"surveys-web-{n}",
+                    python_argv("services.surveys", "run", "--roles", "web", profile_to=profile),
+                    env={"CIVIC_SURVEYS_PORT": str(port), "CIVIC_POOL_MAX_SIZE": pool},
+                )
+            )
+            upstreams[SERVICE].append(port)
+            port = free_port()
+            self.servers[FLOOR].append(
+                self.children.start(
+                    f"floor-surveys-{n}",
+                    python_argv("bench.floor_ingest", "--port", str(port), "--database-url", s.database_url),
+                )
+            )
+            upstreams[FLOOR].append(port)
+        # nginx asks engagement who is signed in before every request, as through `make run`'s
+        # address: one engagement web process answers both nginxes' session checks.
+        accounts = free_port()
+        self.started.append(
+            self.children.start(
+                "engagement-web-sessions",
+                python_argv("services.engagement", "run", "--roles", "web"),
+                env={"CIVIC_ENGAGEMENT_PORT": str(accounts), "CIVIC_POOL_MAX_SIZE": pool},
+            )
+        )
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        for name in (SERVICE, FLOOR):
+            prefix = self.work_dir / f"nginx-surveys-{name}"
+            self.ports[name] = free_port()
+            settings = s.model_copy(
+                update={
+                    "proxy_port": self.ports[name],
+                    "engagement_port": accounts,
+                    "notifications_port": free_port(),
+                }
+            )
+            conf = write_nginx_config(SERVICES, settings, prefix, {SURVEYS.name: upstreams[name]})
+            self.started.append(
+                self.children.start(
+                    f"nginx-surveys-{name}", [nginx, "-c", str(conf), "-p", str(prefix), "-g", "daemon off;"]
+                )
+            )
+        self.started += self.servers[SERVICE] + self.servers[FLOOR]
+        for port in [*self.ports.values(), accounts, *upstreams[SERVICE], *upstreams[FLOOR]]:
+            ingest.wait_listening(self.children, port)
+
+    def stop(self) -> None:
+        for child in self.started:
+            self.children.stop(child)
+
+    def url(self, target: str) -> str:
+        return f"http://127.0.0.1:{self.ports[target]}"
+
+
+async def durable_rows(conn: asyncpg.Connection) -> dict[str, int]:
+    row = await conn.fetchrow(
+        """SELECT (SELECT count(*) FROM surveys.submissions) AS submissions,
+                  (SELECT count(*) FROM surveys.responses) AS responses,
+                  (SELECT coalesce(sum(responses), 0) FROM surveys.survey_totals) AS tallied,
+                  (SELECT count(*) FROM surveys.outbox WHERE routing_key = 'response.submitted') AS outbox"""
+    )
+    assert row is not None
+    return dict(row)
+
+
+async def measure_http(
+    targets: SurveyTargets,
+    owner: asyncpg.Connection,
+    target: str,
+    script: Path,
+    *,
+    seconds: float,
+    connections: int,
+) -> ingest.HttpResult:
+    """One wrk run from empty tables; every answered request must have left its rows."""
+    await owner.execute(EMPTY)
+    processes = [psutil.Process(c.process.pid) for c in targets.servers[target]]
+    before = sum(t.user + t.system for t in (p.cpu_times() for p in processes))
+    result = await ingest.wrk(
+        targets.url(target), seconds=seconds, connections=connections, script=script, run=secrets.token_hex(4)
+    )
+    cpu_s = sum(t.user + t.system for t in (p.cpu_times() for p in processes)) - before
+    result = dataclasses.replace(result, cpu_ms_per_request=cpu_s * 1000 / max(result.answered, 1))
+    rows = await durable_rows(owner)
+    if min(rows.values()) < result.answered:
+        raise RuntimeError(f"{target}: {result.answered} answered but only {rows} committed")
+    return result
+
+
+@dataclass(frozen=True)
+class Sizes:
+    runs: int
+    seconds: float
+    connections: int
+    processes: int
+
+
+async def measure(
+    box: Sandbox,
+    children: Children,
+    work: Path,
+    sizes: Sizes,
+    console: Console,
+    profile_dir: Path | None = None,
+) -> list[Run]:
+    """``sizes.runs`` interleaved runs (odd runs the service first) of the service, the floor and
+    pgbench; the service's and the floor's processes are stopped at the end."""
+    owner = await box.connect(owner=True)
+    targets = SurveyTargets(box, children, work, sizes.processes, profile_dir)
+    try:
+        survey = await store_survey(owner)
+        await owner.execute("""CREATE SCHEMA IF NOT EXISTS bench_pgbench;
+                               CREATE TABLE bench_pgbench.responses (LIKE surveys.responses INCLUDING ALL)""")
+        insert = PGBENCH_SCRIPT % {"survey": survey.id, "answers": json.dumps(answers(random.Random(0)))}
+        script = work / "respond.lua"
+        script.write_text(wrk_script(survey))
+        targets.start()
+        runs = []
+        for run in range(1, sizes.runs + 1):
+            http = {}
+            for target in (SERVICE, FLOOR) if run % 2 else (FLOOR, SERVICE):
+                http[target] = await measure_http(
+                    targets, owner, target, script, seconds=sizes.seconds, connections=sizes.connections
+                )
+            tps = await ingest.pgbench(
+                box.settings.migration_database_url,
+                work,
+                seconds=sizes.seconds,
+                clients=max(1, sizes.connections // 4),
+                insert=insert,
+            )
+            await owner.execute("TRUNCATE bench_pgbench.responses")
+            await owner.execute(EMPTY)
+            a, b = http[SERVICE], http[FLOOR]
+            runs.append(
+                Run(
+                    a.rate,
+                    b.rate,
+                    a.p50_ms,
+                    a.p99_ms,
+                    b.p50_ms,
+                    b.p99_ms,
+                    extra={
+                        "pgbench_tps": tps,
+                        "web_processes": sizes.processes,
+                        "cpu_ms_per_request": round(a.cpu_ms_per_request, 3),
+                        "floor_cpu_ms_per_request": round(b.cpu_ms_per_request, 3),
+                    },
+                )
+            )
+            console.log(
+                f"run {run}: survey responses {a.rate:,.0f}/s p50/p99 {a.p50_ms:.0f}/{a.p99_ms:.0f} ms "
+                f"(floor {b.rate:,.0f}/s, {b.p50_ms:.0f}/{b.p99_ms:.0f} ms), pgbench {tps:,.0f} tps; "
+                f"web CPU {a.cpu_ms_per_request:.3f} ms/response (floor {b.cpu_ms_per_request:.3f})"
+            )
+        return runs
+    finally:
+        targets.stop()
+        await owner.close()
