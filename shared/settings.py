@@ -33,6 +33,21 @@ class Settings(BaseSettings):
     smtp_port: int = 8025
     mail_from: str = "Civic engagement platform <no-reply@civic.invalid>"
     mail_poll_s: float = 1.0
+    # Notices (services/notifications/deliveries): the key signing unsubscribe links (empty: one
+    # derived from the database URL's secret, the same for every replica), the SMS provider's
+    # HTTP endpoint and token, sends per second and channel (0: no limit), the waits before each
+    # retry of a transient failure, and the demo SMTP sink's folder for the caught-mail page
+    # ("": no such page).
+    notice_secret: str = ""
+    sms_url: str = "http://127.0.0.1:8026/messages"
+    sms_token: str = ""
+    notice_rate_email: int = 0
+    notice_rate_sms: int = 0
+    notice_retry_s: list[float] = Field(default_factory=lambda: [30.0, 300.0, 1800.0, 7200.0])
+    notice_batch: int = 200
+    notice_connections: int = 4
+    notice_lease_s: float = 300.0
+    mail_sink_dir: str = ""
     # The address people reach the platform at, for links in mail; default: the proxy's.
     public_url: str = ""
     # Registrations accepted per client address and window; 0 turns the limit off (load tests).

@@ -4,6 +4,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from services.notifications import person_export
+from services.notifications.deliveries import routes as notices
 from shared.http import POOL
 from shared.i18n import gettext_ as _
 
@@ -30,4 +31,5 @@ async def notifications_page(request: web.Request) -> dict[str, object]:
 
 def add_routes(app: web.Application) -> None:
     person_export.add_routes(app)
+    notices.add_routes(app)
     app.router.add_get("/notifications/", notifications_page)

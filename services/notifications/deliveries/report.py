@@ -1,0 +1,194 @@
+"""The notice report of a meeting or a campaign, for its host's organizers: per notice (the
+confirmation of each registration, each change, the cancellation, each reminder; the campaign's
+news) every intended recipient in exactly one state, with why, and the counts adding up to the
+notice's audience; a notice is finished when none of it is pending or deferred. Failed rows can
+be retried in one action: those sent are not touched (see store.retry_failed)."""
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+import aiohttp_jinja2
+import asyncpg
+from aiohttp import web
+from pydantic import BaseModel
+
+from services.notifications.deliveries import store
+from services.notifications.deliveries.rules import STATES
+from shared import csrf
+from shared.auth import ANY_ACCOUNT, Need, check, cop, organisation, requires
+from shared.http import POOL
+from shared.openapi import Operation
+from shared.problems import Problem
+
+UNFINISHED = ("pending", "deferred")
+
+
+class NoticeCounts(BaseModel):
+    notice: UUID
+    kind: str
+    recipients: int
+    states: dict[str, int]
+    reasons: dict[str, dict[str, int]]
+    finished: bool
+
+
+class Report(BaseModel):
+    subject: str
+    recipients: int
+    states: dict[str, int]
+    finished: bool
+    notices: list[NoticeCounts]
+
+
+class Retried(BaseModel):
+    retried: int
+
+
+def summarise(subject: str, rows: Iterable[Any]) -> Report:
+    """Rows of (notice, kind, state, reason, people) into counts per notice and for the whole."""
+    notices: dict[UUID, NoticeCounts] = {}
+    for row in rows:
+        counts = notices.setdefault(
+            row["notice"],
+            NoticeCounts(
+                notice=row["notice"],
+                kind=row["kind"],
+                recipients=0,
+                states=dict.fromkeys(STATES, 0),
+                reasons={},
+                finished=True,
+            ),
+        )
+        counts.recipients += row["people"]
+        counts.states[row["state"]] += row["people"]
+        if row["reason"] is not None:
+            by_reason = counts.reasons.setdefault(row["state"], {})
+            by_reason[row["reason"]] = by_reason.get(row["reason"], 0) + row["people"]
+        if row["state"] in UNFINISHED:
+            counts.finished = False
+    total: dict[str, int] = dict.fromkeys(STATES, 0)
+    for counts in notices.values():
+        for state, n in counts.states.items():
+            total[state] += n
+    return Report(
+        subject=subject,
+        recipients=sum(total.values()),
+        states=total,
+        finished=all(n.finished for n in notices.values()),
+        notices=list(notices.values()),
+    )
+
+
+async def _owner(pool: asyncpg.Pool, kind: str, thing_id: UUID) -> Need | None:
+    if kind == "meetings":
+        row = await pool.fetchrow(
+            "SELECT organisation_id, cop_id FROM notice_meetings WHERE meeting_id = $1", thing_id
+        )
+        if row is None:
+            return None
+        return cop(row["cop_id"]) if row["cop_id"] is not None else organisation(row["organisation_id"])
+    owner = await pool.fetchval(
+        "SELECT organisation_id FROM notice_campaigns WHERE campaign_id = $1", thing_id
+    )
+    return None if owner is None else organisation(owner)
+
+
+async def _subject(request: web.Request) -> str:
+    """The report's subject once the account may see it (its host's), or 404."""
+    kind = "meetings" if "meeting_id" in request.match_info else "campaigns"
+    try:
+        thing_id = UUID(request.match_info[f"{kind[:-1]}_id"])
+    except ValueError:
+        thing_id = None
+    need = None if thing_id is None else await _owner(request.app[POOL], kind, thing_id)
+    if need is None:
+        if request.path.startswith("/api/"):
+            raise Problem(404, "Not found", f"notifications knows of no such {kind[:-1]}")
+        raise web.HTTPNotFound()
+    check(request, need)
+    return f"{kind[:-1]}:{thing_id}"
+
+
+async def report_of(request: web.Request) -> Report:
+    subject = await _subject(request)
+    async with request.app[POOL].acquire() as conn:
+        return summarise(subject, await store.report(conn, subject))
+
+
+async def retry(request: web.Request) -> int:
+    subject = await _subject(request)
+    async with request.app[POOL].acquire() as conn:
+        return await store.retry_failed(conn, subject)
+
+
+@requires(ANY_ACCOUNT)
+async def report_api(request: web.Request) -> web.Response:
+    return web.json_response(text=(await report_of(request)).model_dump_json())
+
+
+@requires(ANY_ACCOUNT)
+async def retry_api(request: web.Request) -> web.Response:
+    return web.json_response(Retried(retried=await retry(request)).model_dump())
+
+
+@requires(ANY_ACCOUNT)
+async def report_page(request: web.Request) -> web.Response:
+    report = await report_of(request)
+    token, cookie = csrf.token(request)
+    response = aiohttp_jinja2.render_template(
+        "notice_report.html",
+        request,
+        {
+            "report": report,
+            "csrf": token,
+            "retried": request.query.get("retried"),
+            "states": STATES,
+            "request_path": request.path,
+        },
+    )
+    csrf.set_cookie(response, cookie)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@requires(ANY_ACCOUNT)
+async def retry_page(request: web.Request) -> web.Response:
+    if not csrf.is_valid(request, (await request.post()).get(csrf.FIELD)):
+        raise web.HTTPForbidden(reason="Form expired or forged")
+    retried = await retry(request)
+    raise web.HTTPSeeOther(f"{request.path.removesuffix('/retry')}?retried={retried}")
+
+
+THINGS = ("meetings/{meeting_id}", "campaigns/{campaign_id}")
+
+OPERATIONS = tuple(
+    operation
+    for thing in THINGS
+    for operation in (
+        Operation(
+            "GET",
+            f"/api/v1/notifications/{thing}/report",
+            f"The notice report of a {thing.split('/')[0][:-1]}: every intended recipient in one state",
+            response=Report,
+            problems=(404,),
+            need=ANY_ACCOUNT,
+        ),
+        Operation(
+            "POST",
+            f"/api/v1/notifications/{thing}/report/retry",
+            f"Retry the failed deliveries of a {thing.split('/')[0][:-1]} (never one already sent)",
+            response=Retried,
+            problems=(404,),
+            need=ANY_ACCOUNT,
+        ),
+    )
+)
+
+
+def add_routes(app: web.Application) -> None:
+    for thing in THINGS:
+        app.router.add_get(f"/api/v1/notifications/{thing}/report", report_api)
+        app.router.add_post(f"/api/v1/notifications/{thing}/report/retry", retry_api)
+        app.router.add_get(f"/notifications/console/{thing}", report_page)
+        app.router.add_post(f"/notifications/console/{thing}/retry", retry_page)
