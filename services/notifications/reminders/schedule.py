@@ -93,7 +93,7 @@ _REMIND = """
                jsonb_build_object('meeting', m.facts, 'join_url', m.join_url, 'link_path', g.link_path,
                                   'name', g.display_name, 'offset', done.offset_name)
         FROM done JOIN notice_registrations g USING (registration_id)
-             JOIN notice_meetings m USING (meeting_id)
+             JOIN notice_meetings m ON m.meeting_id = done.meeting_id
         WHERE g.status = 'confirmed' AND NOT m.cancelled
         ON CONFLICT DO NOTHING
         RETURNING 1)
