@@ -12,7 +12,7 @@ import zoneinfo
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cache
-from typing import Annotated, Self, get_args
+from typing import Annotated, Self, cast, get_args
 from uuid import UUID
 
 from pydantic import (
@@ -24,10 +24,17 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonDict
 
 from services.engagement.accounts.models import DisplayName
 from services.engagement.community.models import Description
-from services.engagement.people import EMAIL_PATTERN, NAME_PATTERN, PHONE_PATTERN, PersonRegistration
+from services.engagement.people import (
+    _CONSENT_NEEDS_AN_ADDRESS,
+    EMAIL_PATTERN,
+    NAME_PATTERN,
+    PHONE_PATTERN,
+    PersonRegistration,
+)
 from shared.contracts import Language
 from shared.contracts.meetings import AccessNeed, MeetingKind, Texts
 
@@ -253,23 +260,28 @@ def changed_fields(before: MeetingFields, after: MeetingFields) -> tuple[str, ..
     return tuple(changed)
 
 
+# Registration's rules, on the value stripped as registration strips it: a person is found by it.
 def _email(value: str | None) -> str | None:
-    return PersonRegistration._email(value)  # registration's rule, so a person is found by it
+    return PersonRegistration._email(None if value is None else value.strip())
 
 
 def _phone(value: str | None) -> str | None:
-    return PersonRegistration._phone(value)
+    return PersonRegistration._phone(None if value is None else value.strip())
 
 
 def _name(value: str) -> str:
     return PersonRegistration._typed_name(value.strip())
 
 
+# An e-mail address or a phone number, not blank: what registration's document asks with consent.
+_AN_ADDRESS = cast(JsonDict, _CONSENT_NEEDS_AN_ADDRESS["then"])
+
+
 class RegistrationFields(BaseModel):
     """What a resident types on a meeting's page: no account. An e-mail address or a phone
     number to hear about this meeting on (registering is consent to that, for this meeting)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_AN_ADDRESS)
     display_name: Annotated[str, AfterValidator(_name)] = Field(
         min_length=1, max_length=200, json_schema_extra={"pattern": NAME_PATTERN}
     )
@@ -280,7 +292,9 @@ class RegistrationFields(BaseModel):
         default=None, max_length=40, json_schema_extra={"pattern": PHONE_PATTERN}
     )
     language: Language = "en"
-    needs: tuple[AccessNeed, ...] = Field(default=(), max_length=len(ACCESS_NEEDS))
+    needs: tuple[AccessNeed, ...] = Field(
+        default=(), max_length=len(ACCESS_NEEDS), json_schema_extra={"uniqueItems": True}
+    )
     interpretation: OneLine | None = Field(
         default=None, max_length=60, description="a language to interpret into, when wanted"
     )
@@ -310,7 +324,9 @@ class RegistrationChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     language: Language = "en"
-    needs: tuple[AccessNeed, ...] = Field(default=(), max_length=len(ACCESS_NEEDS))
+    needs: tuple[AccessNeed, ...] = Field(
+        default=(), max_length=len(ACCESS_NEEDS), json_schema_extra={"uniqueItems": True}
+    )
     interpretation: OneLine | None = Field(default=None, max_length=60)
 
     @field_validator("interpretation", mode="before")
