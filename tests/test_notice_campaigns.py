@@ -217,6 +217,8 @@ async def test_one_click_unsubscribe_as_a_mail_provider_posts_it(
         },
     )
     assert saved.status == 200 and "Your choices are saved." in await saved.text()
+    spanish = await (await notifications.get(url, headers={"Accept-Language": "es"})).text()
+    assert "Lo que le enviamos" in spanish and "Horas de silencio" in spanish
     row = await pool.fetchrow(
         "SELECT quiet_start, quiet_end FROM contact_points WHERE person_id = $1", person
     )
