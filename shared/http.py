@@ -63,8 +63,8 @@ def request_id(request: web.Request) -> str:
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Give the request an id (the caller's, if well-formed) that becomes the events'
-    correlation id, answer every error as problem+json on the API or as a page elsewhere, add
-    the security headers, and log one line per request."""
+    correlation id, answer every error as problem+json on the API or as a page elsewhere, and
+    log one line per request (``stamp_headers`` adds the headers)."""
     offered = request.headers.get("X-Request-Id", "")
     rid = offered if _CLIENT_REQUEST_ID.match(offered) else secrets.token_hex(16)
     request[REQUEST_ID] = rid
@@ -74,9 +74,6 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     started = time.perf_counter()
     try:
         response = await _answer(request, handler)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        response.headers["X-Request-Id"] = rid
         elapsed = time.perf_counter() - started
         count, latency = _measures(service, route, response.status)
         count.inc()
@@ -88,6 +85,16 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     finally:
         request_id_var.reset(token)
     return response
+
+
+async def stamp_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """The security headers and the request id, on every answer as it starts (the app's
+    on_response_prepare): a streamed answer (an export) sends its headers before its handler
+    returns, too early for the middleware to add them."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if REQUEST_ID in request:
+        response.headers["X-Request-Id"] = request[REQUEST_ID]
 
 
 def _measures(service: str, route: str, status: int) -> tuple[Counter, Histogram]:

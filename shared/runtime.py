@@ -34,6 +34,7 @@ from shared.http import (
     Handler,
     add_operations_routes,
     request_context,
+    stamp_headers,
 )
 from shared.i18n import gettext_, language_context, language_middleware, ngettext_
 from shared.logs import configure_logging
@@ -72,6 +73,7 @@ def build_app(spec: ServiceSpec, settings: Settings, pool: asyncpg.Pool, bus: Bu
         middlewares=[request_context, _page_middlewares], client_max_size=settings.max_body_bytes
     )
     app[SERVICE], app[POOL], app[BUS], app[SETTINGS] = spec.name, pool, bus, settings
+    app.on_response_prepare.append(stamp_headers)
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.ChoiceLoader(

@@ -10,7 +10,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
+from deploy.stack import SERVICES
 from services.engagement.app import SPEC as ENGAGEMENT
 from services.engagement.people import PersonRegistration
 from services.surveys.app import SPEC as SURVEYS
@@ -235,3 +237,27 @@ async def test_the_openapi_document_describes_the_api_from_the_same_models(engag
 
     for ref in refs(document):  # every reference resolves
         assert ref.rsplit("/", 1)[1] in document["components"]["schemas"]
+
+
+def test_no_two_models_of_a_service_share_a_name_in_its_openapi_document() -> None:
+    """Components are named by their model's class: two classes of one name would leave one
+    schema describing both operations (a meeting's registration answered as a person's)."""
+    for spec in SERVICES:
+        named: dict[str, type[BaseModel]] = {}
+        for operation in spec.operations:
+            for model in (operation.request, operation.response):
+                if model is None:
+                    continue
+                seen = named.setdefault(model.__name__, model)
+                assert seen is model, (
+                    f"{spec.name}: {seen.__module__} and {model.__module__} both name {model.__name__}"
+                )
+
+
+async def test_a_streamed_answer_carries_the_request_id_and_the_security_headers(
+    engagement: TestClient,
+) -> None:
+    exported = await engagement.get("/api/v1/ledger/export", headers={"X-Request-Id": "streamed-1234"})
+    assert exported.status == 200
+    assert exported.headers["X-Request-Id"] == "streamed-1234"
+    assert exported.headers["X-Content-Type-Options"] == "nosniff"

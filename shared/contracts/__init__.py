@@ -20,7 +20,6 @@ from shared.contracts.meetings import (
     RegistrationPromoted,
     RegistrationWaitlisted,
 )
-from shared.contracts.notifications import NotificationFailed, PersonUnsubscribed
 from shared.contracts.organisations import OrganisationNamed
 from shared.contracts.people import (
     Channel,
@@ -61,11 +60,9 @@ __all__ = [
     "MeetingCancelled",
     "MeetingScheduled",
     "MeetingUpdated",
-    "NotificationFailed",
     "OrganisationNamed",
     "PersonErased",
     "PersonRegistered",
-    "PersonUnsubscribed",
     "Purpose",
     "RegionBaselinesPublished",
     "RegistrationCancelled",
@@ -103,8 +100,6 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
         RegistrationCancelled,
         MeetingAttended,
         DecisionRecorded,
-        NotificationFailed,
-        PersonUnsubscribed,
     )
 }
 

@@ -149,7 +149,7 @@ class RegistrationList(BaseModel):
     needs: NeedsSummary
 
 
-class RegistrationAccepted(BaseModel):
+class MeetingRegistrationAccepted(BaseModel):
     """The answer to a registration: a seat or a place in the waitlist, and the personal link to
     change or cancel it (its secret is in the path; only its hash is kept)."""
 

@@ -22,7 +22,7 @@ from services.engagement.meetings.events import about, emit_registration
 from services.engagement.meetings.models import (
     Meeting,
     Registration,
-    RegistrationAccepted,
+    MeetingRegistrationAccepted,
     meeting_of,
     registration_of,
 )
@@ -59,14 +59,14 @@ def link_path(token: str) -> str:
 
 async def register(
     pool: asyncpg.Pool, meeting_id: UUID, fields: RegistrationFields, correlation_id: str | None
-) -> RegistrationAccepted:
+) -> MeetingRegistrationAccepted:
     async with pool.acquire() as conn, conn.transaction():
         return await register_in(conn, meeting_id, fields, correlation_id)
 
 
 async def register_in(
     conn: DbConnection, meeting_id: UUID, fields: RegistrationFields, correlation_id: str | None
-) -> RegistrationAccepted:
+) -> MeetingRegistrationAccepted:
     """``register`` in the caller's transaction."""
     token = secrets.token_urlsafe(32)
     row = await store.lock(conn, meeting_id)
@@ -99,7 +99,7 @@ async def register_in(
             waitlisted_at=registration.registered_at,
         )
     await emit_registration(conn, event, registration, correlation_id)
-    return RegistrationAccepted(
+    return MeetingRegistrationAccepted(
         registration_id=registration.id,
         status=registration.status,
         waiting_position=registration.waiting_position,
