@@ -20,6 +20,7 @@ from shared.contracts.meetings import (
     RegistrationPromoted,
     RegistrationWaitlisted,
 )
+from shared.contracts.notifications import NotificationFailed, PersonUnsubscribed
 from shared.contracts.organisations import OrganisationNamed
 from shared.contracts.people import (
     Channel,
@@ -60,9 +61,11 @@ __all__ = [
     "MeetingCancelled",
     "MeetingScheduled",
     "MeetingUpdated",
+    "NotificationFailed",
     "OrganisationNamed",
     "PersonErased",
     "PersonRegistered",
+    "PersonUnsubscribed",
     "Purpose",
     "RegionBaselinesPublished",
     "RegistrationCancelled",
@@ -100,6 +103,8 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
         RegistrationCancelled,
         MeetingAttended,
         DecisionRecorded,
+        NotificationFailed,
+        PersonUnsubscribed,
     )
 }
 
