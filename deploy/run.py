@@ -72,6 +72,8 @@ class Launcher:
                 str(RUN_DIR / "mail"),
             ],
         )
+        # The caught-mail page of notifications lists this sink's folder; only set here, for the demo sink.
+        os.environ.setdefault("CIVIC_MAIL_SINK_DIR", str(RUN_DIR / "mail"))
         for spec in SERVICES:
             self.start(spec.name, [sys.executable, "-m", f"services.{spec.name}", "run"])
         prefix = RUN_DIR / "nginx"

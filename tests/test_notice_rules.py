@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from markupsafe import escape
 
 from services.notifications.contacts.preferences import quiet_hours
 from services.notifications.contacts.quiet import quiet_until
@@ -143,3 +144,45 @@ def test_the_report_adds_up_per_notice_and_in_all() -> None:
     assert [n.recipients for n in report.notices] == [4, 3]
     assert [n.finished for n in report.notices] == [True, False] and not report.finished
     assert report.notices[0].reasons == {"failed": {"550 no": 1}}
+
+
+def test_a_campaign_message_from_its_prototype_is_each_recipients_own() -> None:
+    import email
+    import email.policy
+
+    from services.notifications.contacts.unsubscribe_links import signing_key
+    from shared.settings import Settings
+
+    settings = Settings(public_url="http://civic.test")
+    shared_params = {"campaign_id": str(uuid.uuid4()), "title": "Clean air"}
+    notices = [
+        compose.Notice(
+            id=n,
+            kind="campaign_news",
+            channel="email",
+            purpose="campaign_news",
+            language="es",
+            person_id=uuid.uuid4(),
+            name=name,
+            address=f"p{n}@example.org",
+            params=shared_params,
+        )
+        for n, name in ((7, "Ana <b>"), (8, "Bea"))
+    ]
+    prototype = compose.prototype(notices[0], settings)
+    for notice in notices:
+        parsed = email.message_from_bytes(prototype.render(notice, settings), policy=email.policy.default)
+        assert (
+            parsed["To"] == notice.address and parsed["Message-ID"] == f"<delivery-{notice.id}@civic.invalid>"
+        )
+        link = parsed["List-Unsubscribe"].strip("<>")
+        assert read(signing_key(settings), link.rsplit("/", 1)[1]) == LinkFor(
+            notice.person_id, "email", "campaign_news"
+        )
+        text = parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        html = parsed.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        assert f"Hola, {notice.name}:" in text and link in text
+        assert f"Hola, {escape(notice.name)}:" in html and "<b>" not in html.split("<body", 1)[1].replace(
+            "<br>", ""
+        )
+        assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

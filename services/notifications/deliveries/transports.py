@@ -3,6 +3,7 @@ through the SMS provider. Each either returns (accepted), raises Refused with th
 code and answer, or raises Unreachable when the server could not be talked to at all (nothing
 was accepted, so the row is released untried)."""
 
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -35,6 +36,8 @@ class SmtpTransport:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._smtp: aiosmtplib.SMTP | None = None
+        self._prototypes: dict[str, compose.Prototype] = {}
+        self._minute = 0
 
     async def _connected(self) -> aiosmtplib.SMTP:
         if self._smtp is None or not self._smtp.is_connected:
@@ -46,11 +49,22 @@ class SmtpTransport:
             self._smtp = smtp
         return self._smtp
 
+    def _bytes(self, notice: compose.Notice) -> bytes:
+        key = compose.prototype_key(notice)
+        if key is None:
+            return compose.email(notice, self.settings).as_bytes()
+        minute = int(time.time() // 60)
+        if minute != self._minute:  # prototypes carry their Date: a minute old at most
+            self._prototypes, self._minute = {}, minute
+        if key not in self._prototypes:
+            self._prototypes[key] = compose.prototype(notice, self.settings)
+        return self._prototypes[key].render(notice, self.settings)
+
     async def send(self, notice: compose.Notice) -> None:
-        message = compose.email(notice, self.settings)  # a fault here is the message's, not the server's
+        message = self._bytes(notice)  # a fault here is the message's, not the server's
         smtp = await self._connected()
         try:
-            await smtp.send_message(message)
+            await smtp.sendmail(self.settings.mail_from, [notice.address], message)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refusal = exc.recipients[0]
             raise Refused(refusal.code, refusal.message) from exc
