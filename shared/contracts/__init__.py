@@ -8,7 +8,7 @@ import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from shared.contracts.campaigns import Audience, AudienceMember, CampaignAudienceListed, CampaignLaunched
-from shared.contracts.decisions import DecisionRecorded
+from shared.contracts.decisions import ApplicationDecided, DecisionRecorded
 from shared.contracts.envelope import Envelope, Event
 from shared.contracts.meetings import (
     MeetingAttended,
@@ -36,10 +36,12 @@ from shared.contracts.people import (
     SignInLinkRequested,
 )
 from shared.contracts.regions import BaselineFigure, RegionBaselinesPublished
+from shared.contracts.survey_tallies import SurveyClosed
 from shared.contracts.surveys import InvitationIssued, ResponseSubmitted, SurveyMode
 
 __all__ = [
     "EVENT_TYPES",
+    "ApplicationDecided",
     "Audience",
     "AudienceMember",
     "BaselineFigure",
@@ -74,6 +76,7 @@ __all__ = [
     "RegistrationWaitlisted",
     "ResponseSubmitted",
     "SignInLinkRequested",
+    "SurveyClosed",
     "SurveyMode",
     "parse_message",
 ]
@@ -103,6 +106,8 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
         RegistrationCancelled,
         MeetingAttended,
         DecisionRecorded,
+        ApplicationDecided,
+        SurveyClosed,
         NotificationFailed,
         PersonUnsubscribed,
     )

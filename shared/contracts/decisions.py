@@ -28,3 +28,24 @@ class DecisionRecorded(Event):
     survey_ids: tuple[UUID, ...] = Field(default=(), max_length=50)
     meeting_ids: tuple[UUID, ...] = Field(default=(), max_length=50)
     page_path: str = Field(pattern=r"^/decisions/[0-9a-f-]{36}$", description="the public decision page")
+
+
+class ApplicationDecided(Event):
+    """A competition's outcome for one applicant, one event per application, so each is told
+    theirs: designated or not, its place in the ranking of weighted scores. The contact is a
+    registered person's id (none: nobody to tell); whoever sends resolves their address and
+    consent. The public page (``page_path``) shows every applicant's scores by reviewer."""
+
+    type = "application.decided"
+
+    decision_id: UUID
+    organisation_id: UUID
+    application_id: UUID
+    title: str = Field(min_length=1, max_length=200, description="the competition's")
+    community: str = Field(min_length=1, max_length=200)
+    designated: bool
+    rank: int = Field(ge=1, description="its place in the ranking, 1 the highest weighted score")
+    places: int = Field(ge=1, description="how many were designated at most")
+    applicants: int = Field(ge=1)
+    contact_person_id: UUID | None = None
+    page_path: str = Field(pattern=r"^/decisions/[0-9a-f-]{36}$", description="the public decision page")

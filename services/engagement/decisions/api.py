@@ -3,7 +3,6 @@ record and the whole ledger, and verify it. Writing needs the organizer role ove
 decision's organisation (an admin: any), checked on the organisation the body names before a
 decision exists, and on the decision's own once it does."""
 
-from collections.abc import Awaitable, Callable
 from typing import TypeVar
 from uuid import UUID
 
@@ -12,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.engagement.community.api import ORGANIZER, _json, path_id, total
 from services.engagement.community.models import Query
-from services.engagement.decisions import ledger_store, store
+from services.engagement.decisions import competition_api, ledger_store, store
 from services.engagement.decisions.changes import Refused, Writer
+from services.engagement.decisions.http import DECISION, DECISIONS, _answer, _write, refused
 from services.engagement.decisions.ledger import line_of
 from services.engagement.decisions.models import (
     Assessment,
@@ -51,11 +51,6 @@ class StageMove(BaseModel):
 
 class ConsultationClosing(ConsultationLink, Closing):
     pass
-
-
-def refused(exc: Refused) -> Problem:
-    errors = [] if exc.field is None else [{"field": exc.field, "message": exc.detail}]
-    return Problem(exc.status, "Refused", exc.detail, errors=errors)
 
 
 async def list_decisions(request: web.Request) -> web.Response:
@@ -97,22 +92,6 @@ async def ledger_export(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _writer(request: web.Request, decision_id: UUID) -> Writer:
-    """The writer for the decision's organisation; 404 before 403, as elsewhere."""
-    row = await store.decision(request.app[POOL], decision_id)
-    if row is None:
-        raise Problem(404, "Not found", "no such decision")
-    return Writer.of(request, check(request, organisation(row["organisation_id"])))
-
-
-async def _answer(request: web.Request, decision_id: UUID, status: int = 200) -> web.Response:
-    record = await record_of(request.app[POOL], decision_id)
-    assert record is not None  # decisions are never deleted
-    response = _json(record, status)
-    response.headers["Location"] = f"{DECISIONS}/{decision_id}"
-    return response
-
-
 @requires(ORGANIZER)
 async def create_decision(request: web.Request) -> web.Response:
     fields = await parse_json(request, DecisionFields)
@@ -122,21 +101,6 @@ async def create_decision(request: web.Request) -> web.Response:
     except Refused as exc:
         raise refused(exc) from exc
     return await _answer(request, decision_id, 201)
-
-
-async def _write(
-    request: web.Request, body: type[B], write: Callable[[Writer, UUID, B], Awaitable[None]]
-) -> web.Response:
-    """A write to the decision in the path: found (404), the account's (403), the body read
-    (problems naming the field), written (a refusal as a problem), answered with its record."""
-    decision_id = path_id(request, "decision_id")
-    writer = await _writer(request, decision_id)
-    parsed = await parse_json(request, body)
-    try:
-        await write(writer, decision_id, parsed)
-    except Refused as exc:
-        raise refused(exc) from exc
-    return await _answer(request, decision_id)
 
 
 async def _close(writer: Writer, decision_id: UUID, closing: ConsultationClosing) -> None:
@@ -171,8 +135,6 @@ async def record_outcome(request: web.Request) -> web.Response:
     return await _write(request, Recording, Writer.record)
 
 
-DECISIONS = "/api/v1/decisions"
-DECISION = DECISIONS + "/{decision_id}"
 LEDGER = "/api/v1/ledger"
 
 OPERATIONS = (
@@ -259,6 +221,7 @@ OPERATIONS = (
         problems=(404, 409),
         need=ORGANIZER,
     ),
+    *competition_api.OPERATIONS,
 )
 
 
@@ -273,3 +236,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(DECISION + "/outcome", record_outcome)
     app.router.add_get(LEDGER + "/verification", ledger_verification)
     app.router.add_get(LEDGER + "/export", ledger_export)
+    competition_api.add_routes(app)

@@ -11,16 +11,20 @@ from uuid import UUID
 import asyncpg
 
 from services.engagement.accounts.audit import AuditedWriter
-from services.engagement.decisions import ledger_store, store
+from services.engagement.decisions import competition_store, designations, ledger_store, store
+from services.engagement.decisions.ballots import BallotRefused, ballot_result
+from services.engagement.decisions.competition import NotRankable, Ranked
 from services.engagement.decisions.ledger import Author, Kind, Step
 from services.engagement.decisions.models import (
     Assessment,
     Closing,
     ConsultationKind,
     ConsultationLink,
+    Correction,
     DecisionFields,
     MemberVote,
     Method,
+    Outcome,
     Recording,
     Refusal,
     Stage,
@@ -29,7 +33,8 @@ from services.engagement.decisions.models import (
     recording_refusal,
 )
 from shared.auth import Role, organisation
-from shared.contracts.decisions import DecisionRecorded
+from shared.contracts import Event
+from shared.contracts.decisions import ApplicationDecided, DecisionRecorded
 from shared.db import DbConnection
 from shared.outbox import emit
 
@@ -148,7 +153,9 @@ class Writer(AuditedWriter):
             await self._record(conn, row, step, "assessment_written")
 
     async def record(self, decision_id: UUID, recording: Recording) -> None:
-        """The outcome: each member's vote, then the outcome, each an entry, and the event."""
+        """The outcome: each member's vote, then the outcome, each an entry, and the events. A
+        resident ballot's outcome is computed from its survey's tally; a competition's approval
+        designates its ranking's top places, and each applicant is told theirs."""
         async with self.pool.acquire() as conn, conn.transaction():
             row = await self._locked(conn, decision_id)
             consultations = await store.consultations(conn, decision_id)
@@ -165,19 +172,36 @@ class Writer(AuditedWriter):
                 recording,
             )
             if refusal is not None:
-                raise Refused(422 if refusal is Refusal.BALLOT_NOT_COUNTED else 409, refusal.value)
+                raise Refused(422 if refusal in _UNREADABLE else 409, refusal.value)
+            extra: dict[str, Any] = {}
+            if recording.ballot is not None:
+                recording, extra["ballot"] = await _ballot(conn, consultations[0]["target_id"], recording)
+                await store.keep_ballot(conn, decision_id, extra["ballot"])
+            assert recording.outcome is not None  # typed, or computed from the ballot
+            places = await competition_store.competition(conn, decision_id)
+            ranked: list[Ranked] = []
+            if places is not None:
+                if recording.outcome is Outcome.AMENDED:
+                    raise Refused(409, Refusal.COMPETITION_AMENDED.value, "outcome")
+                try:
+                    ranked = await designations.ranked(conn, decision_id, places["places"])
+                except NotRankable as exc:
+                    raise Refused(409, f"the ranking is not complete: {exc}") from exc
+                approved = recording.outcome is Outcome.APPROVED
+                await competition_store.designate(conn, ranked, approved)
+                extra["ranking"] = [ranking_payload(r, approved) for r in ranked]
             await store.record(conn, decision_id, recording)
             by_position = {member["position"]: member for member in members}
             for vote in sorted(recording.votes, key=lambda v: v.member):
                 member = by_position[vote.member]
                 payload = vote_payload(vote, member["name"], member["seat"])
                 await self._record(conn, row, Step(decision_id, Kind.VOTE_RECORDED, payload), "vote_recorded")
-            outcome = outcome_payload(recording)
+            outcome = {**outcome_payload(recording), **extra}
             await self._record(
                 conn, row, Step(decision_id, Kind.OUTCOME_RECORDED, outcome), "outcome_recorded"
             )
-            await emit(
-                conn,
+            page_path = f"/decisions/{decision_id}"
+            told: list[Event] = [
                 DecisionRecorded(
                     decision_id=decision_id,
                     organisation_id=row["organisation_id"],
@@ -185,13 +209,82 @@ class Writer(AuditedWriter):
                     outcome=recording.outcome.value,
                     survey_ids=tuple(c["target_id"] for c in consultations if c["kind"] == "survey"),
                     meeting_ids=tuple(c["target_id"] for c in consultations if c["kind"] == "meeting"),
-                    page_path=f"/decisions/{decision_id}",
-                ),
+                    page_path=page_path,
+                )
+            ]
+            if ranked:
+                contacts = {
+                    a["id"]: a["contact_person_id"]
+                    for a in await competition_store.applications(conn, decision_id)
+                }
+                told += [
+                    ApplicationDecided(
+                        decision_id=decision_id,
+                        organisation_id=row["organisation_id"],
+                        application_id=r.application_id,
+                        title=row["title"],
+                        community=r.community,
+                        designated=r.designated and recording.outcome is Outcome.APPROVED,
+                        rank=r.rank,
+                        places=places["places"] if places else 1,
+                        applicants=len(ranked),
+                        contact_person_id=contacts[r.application_id],
+                        page_path=page_path,
+                    )
+                    for r in ranked
+                ]
+            await emit(
+                conn,
+                told,
                 producer=PRODUCER,
                 correlation_id=self.request_id,
                 actor=f"account:{self.account.id}",
                 aggregate=f"decision:{decision_id}",
             )
+
+    async def correct(self, decision_id: UUID, correction: Correction) -> None:
+        """A correction: a new entry naming the one it corrects (of this decision), who and why;
+        the entry corrected stays as it was."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await self._locked(conn, decision_id)
+            kind = await ledger_store.kind_of(conn, decision_id, correction.corrects)
+            if kind is None:
+                raise Refused(422, "not an entry of this decision", "corrects")
+            payload = {"corrected_kind": kind, "why": correction.why, "correction": correction.correction}
+            step = Step(decision_id, Kind.CORRECTION, payload, corrects=correction.corrects)
+            await self._record(conn, row, step, "corrected")
+
+
+# Refusals about what the body says, not about the decision's state.
+_UNREADABLE = frozenset(
+    {Refusal.OUTCOME_MISSING, Refusal.BALLOT_TYPED_IN, Refusal.BALLOT_CHOICE_MISSING, Refusal.NOT_A_BALLOT}
+)
+
+
+async def _ballot(
+    conn: DbConnection, survey_id: UUID, recording: Recording
+) -> tuple[Recording, dict[str, Any]]:
+    """The recording with the outcome its survey's tally carries, and how it was computed."""
+    assert recording.ballot is not None
+    tally = await store.tally(conn, survey_id)
+    if tally is None:
+        raise Refused(409, Refusal.BALLOT_NOT_CLOSED.value)
+    try:
+        outcome, computed = ballot_result(tally, recording.ballot)
+    except BallotRefused as exc:
+        raise Refused(409 if exc.field == "ballot" else 422, exc.detail, exc.field) from exc
+    return recording.model_copy(update={"outcome": outcome}), computed
+
+
+def ranking_payload(ranked: Ranked, approved: bool) -> dict[str, Any]:
+    return {
+        "application_id": str(ranked.application_id),
+        "community": ranked.community,
+        "rank": ranked.rank,
+        "score_hundredths": ranked.hundredths,
+        "reviewers": ranked.reviewers,
+        "designated": ranked.designated and approved,
+    }
 
 
 def created_payload(fields: DecisionFields) -> dict[str, Any]:
@@ -205,6 +298,7 @@ def vote_payload(vote: MemberVote, name: str, seat: str) -> dict[str, Any]:
 
 
 def outcome_payload(recording: Recording) -> dict[str, Any]:
+    assert recording.outcome is not None  # typed, or computed from the ballot
     return {
         "outcome": recording.outcome.value,
         "rationale": recording.rationale,

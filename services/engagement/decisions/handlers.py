@@ -3,7 +3,8 @@ kept as its survey and its demographic bands (one per dimension, counted as the 
 responses count them: services/engagement/campaigns/responses.py ``band_of``), never who
 answered. Kept for every survey, linked to a decision yet or not: a survey may be linked after
 its first responses came. Once per response (its id is the key), and once per event (the
-consumer's inbox)."""
+consumer's inbox). And each closed survey's final tally (``survey.closed``), from which a
+resident ballot's outcome is computed."""
 
 import json
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from services.engagement.campaigns.responses import band_of
 from services.engagement.decisions import store
 from shared.consumer import BatchHandler, Subscription
-from shared.contracts import Envelope, ResponseSubmitted
+from shared.contracts import Envelope, ResponseSubmitted, SurveyClosed
 from shared.db import DbConnection
 
 
@@ -33,6 +34,11 @@ def bands_of(event: ResponseSubmitted) -> dict[str, str]:
     }
 
 
+async def on_survey_closed(event: SurveyClosed, conn: DbConnection, envelope: Envelope) -> None:
+    await store.survey_closed(conn, event)
+
+
 RESPONSES = Subscription(
-    "engagement.decision_responses", {ResponseSubmitted: BatchHandler(on_responses_submitted)}
+    "engagement.decision_responses",
+    {ResponseSubmitted: BatchHandler(on_responses_submitted), SurveyClosed: on_survey_closed},
 )

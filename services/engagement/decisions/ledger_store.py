@@ -112,3 +112,11 @@ async def of_decision(conn: DbConnection, decision_id: UUID) -> list[dict[str, A
 async def verified(conn: DbConnection) -> Verdict:
     """The stored chain's verification, from its first entry to its head."""
     return verify([entry async for entry in entries(conn)])
+
+
+async def kind_of(conn: DbConnection, decision_id: UUID, sequence: int) -> str | None:
+    """The kind of the decision's entry ``sequence``; None when it is no entry of the decision."""
+    kind: str | None = await conn.fetchval(
+        "SELECT kind FROM ledger_entries WHERE sequence = $1 AND decision_id = $2", sequence, decision_id
+    )
+    return kind

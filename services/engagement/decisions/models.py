@@ -183,15 +183,34 @@ class InputUse(BaseModel):
     how_used: Required
 
 
-class Recording(BaseModel):
-    """The outcome as recorded: every member's vote, the rationale, how each consultation's
-    input was used."""
+class BallotChoice(BaseModel):
+    """Which of a resident ballot's survey questions is the ballot, and which option approves."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    outcome: Outcome
+    question: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+    approves: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{0,39}$")]
+
+
+class Recording(BaseModel):
+    """The outcome as recorded: every member's vote, the rationale, how each consultation's
+    input was used. A resident ballot names its question instead of an outcome: the outcome is
+    computed from the survey's tally (ballots.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    outcome: Outcome | None = Field(default=None, description="none for a resident ballot: computed")
+    ballot: BallotChoice | None = Field(default=None, description="a resident ballot's question")
     votes: tuple[MemberVote, ...] = Field(default=(), max_length=100)
     rationale: Annotated[str, _text(8000, 1)]
     input_used: tuple[InputUse, ...] = Field(default=(), max_length=50)
+
+
+class Correction(BaseModel):
+    """A correction of an entry of the decision's ledger: which one, why, and what is right."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    corrects: int = Field(ge=1, description="the sequence of the entry corrected, one of this decision's")
+    why: Required = Field(description="what was wrong")
+    correction: Annotated[str, _text(8000, 1)] = Field(description="what is right")
 
 
 class Refusal(StrEnum):
@@ -203,10 +222,16 @@ class Refusal(StrEnum):
     VOTES_DISAGREE = "the votes do not carry this outcome under the decision's method"
     CONSULTATION_OPEN = "close every linked consultation (count its participation) first"
     INPUT_USE_MISSING = "say how each consultation's input was used, and only for linked ones"
-    BALLOT_NOT_COUNTED = (
-        "a resident ballot's result is computed from its survey's tallies, which engagement does not "
-        "receive yet: a ballot cannot be recorded here until surveys announces its result"
+    OUTCOME_MISSING = "choose the outcome"
+    BALLOT_TYPED_IN = "a resident ballot's outcome is computed from its survey's tally, never typed in"
+    BALLOT_CHOICE_MISSING = "name the ballot's question and the option that approves"
+    NOT_A_BALLOT = "only a resident ballot is decided by a survey's question"
+    BALLOT_ONE_SURVEY = "a resident ballot consults through exactly one survey"
+    BALLOT_NOT_CLOSED = (
+        "a resident ballot's result is computed from its survey's final tally, which surveys announces "
+        "when the organizer closes the survey: close it there first"
     )
+    COMPETITION_AMENDED = "a competition designates its ranking's top places, or no one: approve or reject"
 
 
 def recording_refusal(
@@ -223,16 +248,27 @@ def recording_refusal(
         return Refusal.NOT_DELIBERATING
     if not assessed:
         return Refusal.NO_ASSESSMENT
-    if method is Method.RESIDENT_BALLOT:
-        return Refusal.BALLOT_NOT_COUNTED
+    ballot = method is Method.RESIDENT_BALLOT
+    if ballot and recording.outcome is not None:
+        return Refusal.BALLOT_TYPED_IN
+    if ballot and recording.ballot is None:
+        return Refusal.BALLOT_CHOICE_MISSING
+    if not ballot and recording.ballot is not None:
+        return Refusal.NOT_A_BALLOT
+    if not ballot and recording.outcome is None:
+        return Refusal.OUTCOME_MISSING
     if not all(consultations.values()):
         return Refusal.CONSULTATION_OPEN
     used = [(use.kind, use.target_id) for use in recording.input_used]
     if sorted(used) != sorted(consultations):
         return Refusal.INPUT_USE_MISSING
+    if ballot and [kind for kind, _ in consultations] != [ConsultationKind.SURVEY]:
+        return Refusal.BALLOT_ONE_SURVEY
     if sorted(vote.member for vote in recording.votes) != list(range(1, members + 1)):
         return Refusal.VOTES_NOT_ONE_PER_MEMBER
-    if not carries(method, [vote.vote for vote in recording.votes], recording.outcome):
+    if recording.outcome is not None and not carries(
+        method, [vote.vote for vote in recording.votes], recording.outcome
+    ):
         return Refusal.VOTES_DISAGREE
     return None
 

@@ -4,11 +4,13 @@ and the participation counted for consultations from surveys' and meetings' even
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from services.engagement.community.store import Db, _like
+from services.engagement.decisions.ballots import SKIPPED, Count, Tally
 from services.engagement.decisions.models import (
     PAGE_SIZE,
     Assessment,
@@ -17,10 +19,12 @@ from services.engagement.decisions.models import (
     Recording,
     Stage,
 )
+from shared.contracts.survey_tallies import SurveyClosed
 
 _DECISION = """SELECT d.id, d.organisation_id, o.name AS organisation_name, d.region_id,
                       r.name AS region_name, d.title, d.site, d.description, d.document_links, d.body,
                       d.method, d.stage, d.outcome, d.rationale, d.is_demo, d.created_at, d.updated_at,
+                      d.ballot::text AS ballot,
                       (SELECT coalesce(json_agg(json_build_object('name', m.name, 'seat', m.seat)
                                                 ORDER BY m.position), '[]')
                        FROM decision_members m WHERE m.decision_id = d.id)::text AS members,
@@ -65,7 +69,8 @@ async def lock(conn: Db, decision_id: UUID) -> asyncpg.Record | None:
     """The decision's organisation, stage and method, locked until the transaction ends: two
     writes to one decision happen one after the other, each seeing the stage the other left."""
     row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT organisation_id, stage, method, title FROM decisions WHERE id = $1 FOR UPDATE", decision_id
+        "SELECT organisation_id, stage, method, body, title FROM decisions WHERE id = $1 FOR UPDATE",
+        decision_id,
     )
     return row
 
@@ -160,16 +165,20 @@ async def lock_consultation(
 
 
 async def participation(conn: Db, kind: ConsultationKind, target_id: UUID) -> tuple[int, int | None]:
-    """How many took part (responses; people who attended) and, for a meeting, registered."""
+    """How many took part (responses; people who attended) and, for a meeting, registered:
+    the figures a consultation keeps when it closes, and the page shows while it is open."""
     if kind is ConsultationKind.SURVEY:
         responses = await conn.fetchval(
             "SELECT count(*) FROM consultation_responses WHERE survey_id = $1", target_id
         )
         return int(responses), None
+    # Meetings are this database's: counted from their registrations as they stand (a
+    # cancelled registration is no registration; an erased person's is gone, and the count
+    # kept at closing stays). Waitlisted ones registered too, and may have come.
     row = await conn.fetchrow(
-        """SELECT count(*) FILTER (WHERE attended) AS attended,
-                  count(*) FILTER (WHERE registered) AS registered
-           FROM consultation_attendance WHERE meeting_id = $1""",
+        """SELECT count(*) FILTER (WHERE attended_at IS NOT NULL) AS attended,
+                  count(*) FILTER (WHERE status <> 'cancelled') AS registered
+           FROM meeting_registrations WHERE meeting_id = $1""",
         target_id,
     )
     assert row is not None  # an aggregate always answers
@@ -252,6 +261,7 @@ async def assessment(conn: Db, decision_id: UUID) -> Assessment | None:
 async def record(conn: Db, decision_id: UUID, recording: Recording) -> None:
     """The outcome, the votes and how input was used, on a decision the caller has locked
     (its stage is set apart, with the timeline)."""
+    assert recording.outcome is not None  # typed, or computed from the ballot
     await conn.execute(
         """UPDATE decisions
            SET outcome = $2, rationale = $3, stage = 'decided', updated_at = clock_timestamp()
@@ -316,3 +326,61 @@ async def responses_received(conn: Db, responses: Sequence[tuple[UUID, UUID, str
 def members_of(row: asyncpg.Record) -> list[dict[str, str]]:
     members: list[dict[str, str]] = json.loads(row["members"])
     return members
+
+
+async def survey_closed(conn: Db, event: SurveyClosed) -> None:
+    """A closed survey's final tally, once (a survey closes once; a redelivery changes nothing)."""
+    done: str = await conn.execute(
+        """INSERT INTO survey_closings (survey_id, responses, pending, closed_at) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (survey_id) DO NOTHING""",
+        event.survey_id,
+        event.responses,
+        event.pending,
+        event.closed_at,
+    )
+    if not done.endswith(" 1"):
+        return
+    rows = [
+        (question.question, question.prompt, option, label, responses, position)
+        for question in event.questions
+        for position, (option, label, responses) in enumerate(
+            (*((o.option, o.label, o.responses) for o in question.options), (SKIPPED, "", question.skipped)),
+            start=1,
+        )
+    ]
+    await conn.executemany(
+        """INSERT INTO survey_closing_tallies (survey_id, question, prompt, option, label, responses,
+                                               position)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+        [(event.survey_id, *row) for row in rows],
+    )
+
+
+async def tally(conn: Db, survey_id: UUID) -> Tally | None:
+    """The survey's final tally, once it has closed."""
+    closing = await conn.fetchrow(
+        "SELECT responses, pending FROM survey_closings WHERE survey_id = $1", survey_id
+    )
+    if closing is None:
+        return None
+    questions: dict[str, tuple[str, list[Count]]] = {}
+    for row in await conn.fetch(
+        """SELECT question, prompt, option, label, responses FROM survey_closing_tallies
+           WHERE survey_id = $1 ORDER BY question, position""",
+        survey_id,
+    ):
+        questions.setdefault(row["question"], (row["prompt"], []))[1].append(
+            Count(row["option"], row["label"], row["responses"])
+        )
+    return Tally(
+        survey_id,
+        closing["responses"],
+        closing["pending"],
+        {question: (prompt, tuple(counts)) for question, (prompt, counts) in questions.items()},
+    )
+
+
+async def keep_ballot(conn: Db, decision_id: UUID, ballot: dict[str, Any]) -> None:
+    await conn.execute(
+        "UPDATE decisions SET ballot = $2::text::jsonb WHERE id = $1", decision_id, json.dumps(ballot)
+    )

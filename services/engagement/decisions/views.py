@@ -12,7 +12,8 @@ import asyncpg
 from pydantic import BaseModel
 
 from services.engagement.decisions import ledger_store, store
-from services.engagement.decisions.models import Assessment, Decision, Stage, Vote
+from services.engagement.decisions.competition_views import CompetitionView, competition_of
+from services.engagement.decisions.models import Assessment, ConsultationKind, Decision, Stage, Vote
 from services.engagement.decisions.participation import DimensionRows, representativeness
 from shared.db import DbConnection
 
@@ -29,7 +30,7 @@ class Consultation(BaseModel):
     closed_at: datetime | None
     what_we_heard: str
     how_used: str
-    participants: int | None
+    participants: int | None  # counted when closed; while open, so far
     registered: int | None
 
 
@@ -53,6 +54,8 @@ class DecisionRecord(BaseModel):
     decision: Decision
     stages: list[StageDate]
     consultations: list[Consultation]
+    competition: CompetitionView | None
+    ballot: dict[str, Any] | None  # how a resident ballot's outcome was computed (ballots.py)
     representativeness: list[DimensionRows]
     assessment: Assessment | None
     votes: list[MemberVoteView]
@@ -75,14 +78,23 @@ async def verification(conn: DbConnection) -> Verification:
     )
 
 
+async def _consultation(conn: DbConnection, row: asyncpg.Record) -> Consultation:
+    """A consultation with the participation counted when it closed, or counted so far."""
+    consultation = Consultation.model_validate(dict(row))
+    if consultation.closed_at is not None:
+        return consultation
+    participants, registered = await store.participation(
+        conn, ConsultationKind(row["kind"]), row["target_id"]
+    )
+    return consultation.model_copy(update={"participants": participants, "registered": registered})
+
+
 async def record_of(pool: asyncpg.Pool, decision_id: UUID) -> DecisionRecord | None:
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         row = await store.decision(conn, decision_id)
         if row is None:
             return None
-        consultations = [
-            Consultation.model_validate(dict(c)) for c in await store.consultations(conn, decision_id)
-        ]
+        consultations = [await _consultation(conn, c) for c in await store.consultations(conn, decision_id)]
         surveys = [c.target_id for c in consultations if c.kind == "survey"]
         counts = [
             (r["dimension"], r["band"], r["respondents"]) for r in await store.band_counts(conn, surveys)
@@ -94,6 +106,8 @@ async def record_of(pool: asyncpg.Pool, decision_id: UUID) -> DecisionRecord | N
             decision=decision_of(row),
             stages=[StageDate.model_validate(dict(s)) for s in await store.stages(conn, decision_id)],
             consultations=consultations,
+            competition=await competition_of(conn, decision_id),
+            ballot=None if row["ballot"] is None else json.loads(row["ballot"]),
             representativeness=representativeness(counts, baseline) if surveys else [],
             assessment=await store.assessment(conn, decision_id),
             votes=[MemberVoteView.model_validate(dict(v)) for v in await store.votes(conn, decision_id)],

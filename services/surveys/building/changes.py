@@ -14,6 +14,7 @@ import asyncpg
 from aiohttp import web
 
 from services.surveys.building import store
+from services.surveys.building.closing import announce_closing
 from services.surveys.building.definition import document_errors
 from services.surveys.building.editing import Edit, Step, edit_in, retyped_questions, status_after
 from services.surveys.building.lifecycle import phase
@@ -143,6 +144,8 @@ class Writer:
                 if times:
                     await store.change_settings(conn, survey_id, times)
             await store.set_status(conn, survey_id, status)
+            if step is Step.CLOSE:
+                await announce_closing(conn, survey_id, self.request_id)
             await self._audit(
                 conn, f"survey.{'opened' if step is Step.OPEN else 'closed'}", f"survey:{survey_id}"
             )
