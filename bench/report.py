@@ -67,7 +67,7 @@ class Figure:
         # Each run's figure beside its own baseline, measured back to back: the median of those
         # ratios cancels more of a noisy neighbour than the ratio of two medians would.
         ratio = median([r.value / r.baseline_value for r in self.runs])
-        entry.update(ratio=round(ratio, 3), runs=[r.to_json() for r in self.runs], **self.extra)
+        entry.update(ratio=_ratio(ratio), runs=[r.to_json() for r in self.runs], **self.extra)
         return entry
 
 
@@ -81,6 +81,11 @@ BASELINES = {
     "as many processes behind the same nginx (bench.floor_ingest, bench.floor_survey)",
     "naive_group_by": "the same counts by GROUP BY over every response's answers (bench.naive_results)",
 }
+
+
+def _ratio(x: float) -> float:
+    """Three decimals; two significant digits for a ratio under 0.001 (a read against a scan)."""
+    return round(x, 3) if x >= 0.001 else float(f"{x:.2g}")
 
 
 def _round(x: float) -> float:
@@ -117,7 +122,7 @@ def print_table(results: list[dict[str, Any]], console: Console) -> None:
             r["baseline"],
             _number(r["baseline_value"]),
             _latency(r, "baseline_"),
-            f"{r['ratio']:.2f}",
+            f"{r['ratio']:.2f}" if r["ratio"] >= 0.01 else f"{r['ratio']:.1e}",
         )
     console.print(table)
     for name in dict.fromkeys(r["baseline"] for r in results):

@@ -20,12 +20,13 @@ import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import psutil
 from rich.console import Console
 
-from bench import ingest
+from bench import drain, ingest
 from bench.faults.infra import free_port
 from bench.processes import Child, Children, python_argv
 from bench.report import Run
@@ -90,6 +91,7 @@ class SurveyTargets:
         self.servers: dict[str, list[Child]] = {SERVICE: [], FLOOR: []}
         self.ports: dict[str, int] = {}
         self.started: list[Child] = []
+        self.nginx: dict[str, Child] = {}
 
     def start(self) -> None:
         s = self.box.settings
@@ -117,13 +119,12 @@ class SurveyTargets:
         # nginx asks engagement who is signed in before every request, as through `make run`'s
         # address: one engagement web process answers both nginxes' session checks.
         accounts = free_port()
-        self.started.append(
-            self.children.start(
-                "engagement-web-sessions",
-                python_argv("services.engagement", "run", "--roles", "web"),
-                env={"CIVIC_ENGAGEMENT_PORT": str(accounts), "CIVIC_POOL_MAX_SIZE": pool},
-            )
+        self.sessions = self.children.start(
+            "engagement-web-sessions",
+            python_argv("services.engagement", "run", "--roles", "web"),
+            env={"CIVIC_ENGAGEMENT_PORT": str(accounts), "CIVIC_POOL_MAX_SIZE": pool},
         )
+        self.started.append(self.sessions)
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         for name in (SERVICE, FLOOR):
             prefix = self.work_dir / f"nginx-surveys-{name}"
@@ -136,11 +137,10 @@ class SurveyTargets:
                 }
             )
             conf = write_nginx_config(SERVICES, settings, prefix, {SURVEYS.name: upstreams[name]})
-            self.started.append(
-                self.children.start(
-                    f"nginx-surveys-{name}", [nginx, "-c", str(conf), "-p", str(prefix), "-g", "daemon off;"]
-                )
+            self.nginx[name] = self.children.start(
+                f"nginx-surveys-{name}", [nginx, "-c", str(conf), "-p", str(prefix), "-g", "daemon off;"]
             )
+            self.started.append(self.nginx[name])
         self.started += self.servers[SERVICE] + self.servers[FLOOR]
         for port in [*self.ports.values(), accounts, *upstreams[SERVICE], *upstreams[FLOOR]]:
             ingest.wait_listening(self.children, port)
@@ -164,6 +164,15 @@ async def durable_rows(conn: asyncpg.Connection) -> dict[str, int]:
     return dict(row)
 
 
+@dataclass(frozen=True)
+class Measured:
+    http: ingest.HttpResult
+    cpu_ms: dict[str, float]  # CPU ms per answered request, per party (PARTIES)
+
+
+PARTIES = ("web", "nginx", "sessions", "postgresql")
+
+
 async def measure_http(
     targets: SurveyTargets,
     owner: asyncpg.Connection,
@@ -172,20 +181,33 @@ async def measure_http(
     *,
     seconds: float,
     connections: int,
-) -> ingest.HttpResult:
-    """One wrk run from empty tables; every answered request must have left its rows."""
+) -> Measured:
+    """One wrk run from empty tables; every answered request must have left its rows. The CPU of
+    each party meanwhile: the target's processes, its nginx (master and workers), engagement's
+    session checks, and PostgreSQL's processes working for the bench's database."""
     await owner.execute(EMPTY)
-    processes = [psutil.Process(c.process.pid) for c in targets.servers[target]]
-    before = sum(t.user + t.system for t in (p.cpu_times() for p in processes))
+    nginx = targets.nginx[target].process.pid
+    meter = drain.CpuMeter(
+        {
+            "web": [c.process.pid for c in targets.servers[target]],
+            "nginx": [nginx, *(p.pid for p in psutil.Process(nginx).children())],
+            "sessions": [targets.sessions.process.pid],
+        },
+        targets.box.database,
+        urlsplit(targets.box.settings.database_url).port or 5432,
+    )
+    meter.start()
     result = await ingest.wrk(
         targets.url(target), seconds=seconds, connections=connections, script=script, run=secrets.token_hex(4)
     )
-    cpu_s = sum(t.user + t.system for t in (p.cpu_times() for p in processes)) - before
-    result = dataclasses.replace(result, cpu_ms_per_request=cpu_s * 1000 / max(result.answered, 1))
+    used = meter.stop()
+    answered = max(result.answered, 1)
+    used["postgresql"] = used[drain.POSTGRES]
+    cpu_ms = {party: used[party] * 1000 / answered for party in PARTIES}
     rows = await durable_rows(owner)
     if min(rows.values()) < result.answered:
         raise RuntimeError(f"{target}: {result.answered} answered but only {rows} committed")
-    return result
+    return Measured(dataclasses.replace(result, cpu_ms_per_request=cpu_ms["web"]), cpu_ms)
 
 
 @dataclass(frozen=True)
@@ -232,7 +254,11 @@ async def measure(
             )
             await owner.execute("TRUNCATE bench_pgbench.responses")
             await owner.execute(EMPTY)
-            a, b = http[SERVICE], http[FLOOR]
+            a, b = http[SERVICE].http, http[FLOOR].http
+            parties = {
+                **{f"cpu_ms_{party}": round(ms, 3) for party, ms in http[SERVICE].cpu_ms.items()},
+                **{f"floor_cpu_ms_{party}": round(ms, 3) for party, ms in http[FLOOR].cpu_ms.items()},
+            }
             runs.append(
                 Run(
                     a.rate,
@@ -246,13 +272,17 @@ async def measure(
                         "web_processes": sizes.processes,
                         "cpu_ms_per_request": round(a.cpu_ms_per_request, 3),
                         "floor_cpu_ms_per_request": round(b.cpu_ms_per_request, 3),
+                        **parties,
                     },
                 )
             )
             console.log(
                 f"run {run}: survey responses {a.rate:,.0f}/s p50/p99 {a.p50_ms:.0f}/{a.p99_ms:.0f} ms "
                 f"(floor {b.rate:,.0f}/s, {b.p50_ms:.0f}/{b.p99_ms:.0f} ms), pgbench {tps:,.0f} tps; "
-                f"web CPU {a.cpu_ms_per_request:.3f} ms/response (floor {b.cpu_ms_per_request:.3f})"
+                "CPU ms/response "
+                + ", ".join(
+                    f"{p} {http[SERVICE].cpu_ms[p]:.3f} (floor {http[FLOOR].cpu_ms[p]:.3f})" for p in PARTIES
+                )
             )
         return runs
     finally:
