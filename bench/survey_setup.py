@@ -101,9 +101,12 @@ async def store_survey(conn: DbConnection) -> BenchSurvey:
     city = uuid.uuid4()
     raw = document()
     async with conn.transaction():
-        await conn.execute("INSERT INTO surveys.regions (id, name) VALUES ($1, 'Bench City')", city)
+        await conn.execute(
+            "INSERT INTO surveys.regions (id, name, kind) VALUES ($1, 'Bench City', 'city')", city
+        )
         await conn.executemany(
-            "INSERT INTO surveys.regions (id, name, parent_id, zip_codes) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO surveys.regions (id, name, kind, parent_id, zip_codes)"
+            " VALUES ($1, $2, 'area', $3, $4)",
             [(uuid.uuid4(), name, city, list(zips)) for name, zips in DISTRICTS.items()],
         )
         survey = await conn.fetchrow(
