@@ -20,6 +20,7 @@ from services.notifications.deliveries.sender import sweep
 from shared.settings import Settings
 from tests.support.notices import a_meeting, apply, confirmed, deliveries_of, drain
 from tests.support.waiting import eventually
+from tests.test_accounts import csrf_of
 from tests.test_notice_campaigns import notifications
 from tests.test_notices import notice_settings
 from tests.test_organisations import as_
@@ -109,6 +110,30 @@ async def test_refusals_leave_a_report_that_adds_up_and_nobody_with_two_copies(
         a: 1 for a in addresses if not a.startswith("refused")
     }
     assert all(mailbox.tried[a] == 2 for a in addresses if a.startswith("refused"))  # each tried again once
+
+    # The same from the console page, by its button (CSRF), as the host's organizer.
+    organizer = as_(f"organizer:{meeting.organisation_id}")
+    page = await client.get(f"/notifications/console/meetings/{meeting.meeting_id}", headers=organizer)  # type: ignore[attr-defined]
+    text = await page.text()
+    assert "Retry the failed deliveries" in text and "550 5.1.1 no such mailbox (2)" in text
+    forged = await client.post(
+        f"/notifications/console/meetings/{meeting.meeting_id}/retry",
+        headers=organizer,  # type: ignore[attr-defined]
+        data={"csrf": "forged"},
+        allow_redirects=False,
+    )
+    assert forged.status == 403
+    pressed = await client.post(
+        f"/notifications/console/meetings/{meeting.meeting_id}/retry",
+        headers=organizer,  # type: ignore[attr-defined]
+        data={"csrf": csrf_of(text)},
+        allow_redirects=False,
+    )
+    assert pressed.status == 303 and pressed.headers["Location"].endswith("?retried=2")
+    rows = await eventually(settled, lambda rows: all(r["state"] != "pending" for r in rows))
+    assert Counter(m["To"] for m in mailbox.messages) == {
+        a: 1 for a in addresses if not a.startswith("refused")
+    }
 
 
 async def test_rows_of_a_sender_killed_mid_send_are_interrupted_not_sent_again(

@@ -22,10 +22,21 @@ from shared.openapi import Operation
 from shared.problems import Problem
 
 UNFINISHED = ("pending", "deferred")
+# Notices each written for one person (a registration's, a reminder): counted together by kind,
+# so a meeting's report has a line per kind of them, not one per registrant.
+ONE_PER_PERSON = frozenset(
+    {
+        "registration_confirmed",
+        "registration_waitlisted",
+        "registration_promoted",
+        "registration_cancelled",
+        "reminder",
+    }
+)
 
 
 class NoticeCounts(BaseModel):
-    notice: UUID
+    notice: UUID | None  # None for the notices of one kind each written for one person
     kind: str
     recipients: int
     states: dict[str, int]
@@ -47,12 +58,13 @@ class Retried(BaseModel):
 
 def summarise(subject: str, rows: Iterable[Any]) -> Report:
     """Rows of (notice, kind, state, reason, people) into counts per notice and for the whole."""
-    notices: dict[UUID, NoticeCounts] = {}
+    notices: dict[UUID | str, NoticeCounts] = {}
     for row in rows:
+        alone = row["kind"] in ONE_PER_PERSON
         counts = notices.setdefault(
-            row["notice"],
+            row["kind"] if alone else row["notice"],
             NoticeCounts(
-                notice=row["notice"],
+                notice=None if alone else row["notice"],
                 kind=row["kind"],
                 recipients=0,
                 states=dict.fromkeys(STATES, 0),
@@ -154,9 +166,11 @@ async def report_page(request: web.Request) -> web.Response:
 
 @requires(ANY_ACCOUNT)
 async def retry_page(request: web.Request) -> web.Response:
+    subject = await _subject(request)  # 404 or 403 before anything is read of the form
     if not csrf.is_valid(request, (await request.post()).get(csrf.FIELD)):
         raise web.HTTPForbidden(reason="Form expired or forged")
-    retried = await retry(request)
+    async with request.app[POOL].acquire() as conn:
+        retried = await store.retry_failed(conn, subject)
     raise web.HTTPSeeOther(f"{request.path.removesuffix('/retry')}?retried={retried}")
 
 
