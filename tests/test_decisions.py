@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient
 from services.engagement import demo
 from services.engagement.decisions import demo as decisions_demo
 from services.engagement.decisions import handlers, store
+from shared import demo_ids
 from shared.contracts import Envelope, ResponseSubmitted
 from tests import test_accounts
 from tests.test_campaigns import a_county, an_organisation
@@ -301,17 +302,48 @@ async def test_a_resident_ballot_is_never_typed_in(
     assert "computed from its survey" in (await answer.json())["detail"]
 
 
-async def test_the_demo_decision_loads_once_and_its_ledger_verifies(
+async def test_the_demo_decisions_load_once_and_their_ledgers_verify(
     engagement: TestClient, pools: dict[str, asyncpg.Pool]
 ) -> None:
+    """The rezoning consults the demo's Northside survey (by the id surveys' demo gives it) and
+    the Land Use hearing, and is recorded once the survey's responses have come; the
+    designation competition is decided at once: 72 applicants, 12 designated, one conflict."""
+    survey_id = demo_ids.survey_id("demo-northside-site")
     async with pools["engagement"].acquire() as conn:
         await demo.load_regions(conn)
         await demo.load_community(conn)
-        await demo.load_decisions(conn)
+        await demo.load_meetings(conn)
+        assert await demo.load_decisions(conn) == 2
         assert await demo.load_decisions(conn) == 0
     decision_id = decisions_demo.demo_id(demo._NAMESPACE)
+    waiting = await (await engagement.get(f"/api/v1/decisions/{decision_id}")).json()
+    assert waiting["decision"]["stage"] == "consultation"
+    assert [(c["kind"], c["target_id"]) for c in waiting["consultations"]] == [
+        ("survey", str(survey_id)),
+        ("meeting", str(demo.DEMO_HEARING_ID)),
+    ]
+    await responses(pools["engagement"], survey_id, ["renter"] * 40 + ["owner"] * 20)
+    async with pools["engagement"].acquire() as conn:
+        assert await demo.finish_decisions(conn) == 1
+        assert await demo.finish_decisions(conn) == 0
     record = await (await engagement.get(f"/api/v1/decisions/{decision_id}")).json()
     assert record["decision"]["region_name"] == "Demo: Portland"
     assert record["decision"]["outcome"] == "amended"
     assert [v["vote"] for v in record["votes"]] == ["for", "for", "against", "recused", "for"]
-    assert len(record["entries"]) == 10 and record["ledger"]["verifies"] is True
+    assert [(c["participants"], c["registered"]) for c in record["consultations"]] == [(60, None), (0, 0)]
+    assert [e["kind"] for e in record["entries"]].count("participation_counted") == 2
+    assert record["ledger"]["verifies"] is True
+
+    competition = await (await engagement.get(f"/api/v1/decisions/{demo.DEMO_COMPETITION_ID}")).json()
+    applications = competition["competition"]["applications"]
+    assert len(applications) == 72 and competition["competition"]["designated"] == 12
+    ranks = [a["rank"] for a in applications]
+    assert ranks == sorted(ranks) and ranks[0] == 1 and ranks[11] <= 12 < ranks[12]  # equal scores share a rank
+    assert all(a["designated"] for a in applications[:12]) and not any(
+        a["designated"] for a in applications[12:]
+    )
+    conflicts = [(r["name"], r["conflict"]) for a in applications for r in a["reviews"] if r["conflict"]]
+    assert conflicts == [("Demo: Reviewer Lucía Romero", "Advised this community's application")]
+    kinds = [e["kind"] for e in competition["entries"]]
+    assert kinds.count("review_scored") == 72 * 3 - 1 and kinds.count("application_received") == 72
+    assert competition["ledger"]["verifies"] is True

@@ -16,7 +16,9 @@ from services.engagement.campaigns.models import Audience, CampaignFields
 from services.engagement.community import store as community
 from services.engagement.community.changes import announce_name
 from services.engagement.community.models import CopFields, OrganisationFields, OrganisationKind
+from services.engagement.decisions import competition_demo
 from services.engagement.decisions import demo as decisions_demo
+from services.engagement.decisions.models import ConsultationKind
 from services.engagement.meetings import changes as meeting_changes
 from services.engagement.meetings import registering
 from services.engagement.meetings.rules import DescriptionTexts, MeetingFields, RegistrationFields, TitleTexts
@@ -26,6 +28,7 @@ from services.engagement.regions import store as regions_store
 from services.engagement.regions.importing import import_baselines, read_files
 from services.engagement.regions.publishing import announcing
 from services.engagement.registration import confirm_consent, register_person
+from shared import demo_ids
 from shared.db import DbConnection
 
 _NAMESPACE = uuid.UUID("6f1c2d0e-5b8a-4c31-9a57-2f0c1e7d9b42")
@@ -258,8 +261,30 @@ async def load_meetings(conn: DbConnection) -> int:
 
 
 async def load_decisions(conn: DbConnection) -> int:
-    """The Northside rezoning decision (services/engagement/decisions/demo.py); 1 when new.
-    Needs load_regions and load_community first (its region and organisation)."""
+    """The Northside rezoning decision, proposed with its consultations linked (the Northside
+    survey of surveys' demo by its fixed id, the Land Use CoP's hearing) and assessed, and the
+    designation competition, decided (services/engagement/decisions/demo.py,
+    competition_demo.py); how many were new. Needs load_regions, load_community and
+    load_meetings first. ``finish_decisions`` records the rezoning once the survey's responses
+    have come."""
     alliance = uuid.uuid5(_NAMESPACE, f"organisation:{DEMO_ORGANISATIONS[0][0]}")
     portland = demo_places.city_id("Portland")
-    return await decisions_demo.load(conn, decisions_demo.demo_id(_NAMESPACE), alliance, portland)
+    consultations = (
+        (ConsultationKind.SURVEY, demo_ids.survey_id(demo_ids.NORTHSIDE_SURVEY_SLUG)),
+        (ConsultationKind.MEETING, DEMO_HEARING_ID),
+    )
+    new = await decisions_demo.load(
+        conn, decisions_demo.demo_id(_NAMESPACE), alliance, portland, consultations
+    )
+    competition = DEMO_COMPETITION_ID
+    initiative = organisation_id_of(DEMO_ORGANISATIONS[1][0])
+    return new + await competition_demo.load(conn, competition, initiative, DEMO_GROUPS[0][0])
+
+
+DEMO_COMPETITION_ID = uuid.uuid5(_NAMESPACE, "decision:designation competition")
+
+
+async def finish_decisions(conn: DbConnection) -> int:
+    """Close the rezoning's consultations, counting what reached engagement, and record it; 1
+    when done now."""
+    return await decisions_demo.finish(conn, decisions_demo.demo_id(_NAMESPACE))

@@ -123,25 +123,8 @@ class Writer(AuditedWriter):
         entry holds the counts only, never who took part."""
         async with self.pool.acquire() as conn, conn.transaction():
             row = await self._locked(conn, decision_id)
-            found = await store.lock_consultation(conn, decision_id, link.kind, link.target_id)
-            if found is None:
-                raise Refused(404, "not a consultation of this decision", "target_id")
-            if found["closed_at"] is not None:
-                raise Refused(409, "closed already", "target_id")
-            counted = await store.participation(conn, link.kind, link.target_id)
-            await store.close(conn, decision_id, link.kind, link.target_id, closing.what_we_heard, counted)
-            participants, registered = counted
-            payload: dict[str, Any] = {
-                "kind": link.kind.value,
-                "target_id": str(link.target_id),
-                "participants": participants,
-                "what_we_heard": closing.what_we_heard,
-            }
-            if registered is not None:
-                payload["registered"] = registered
-            await self._record(
-                conn, row, Step(decision_id, Kind.PARTICIPATION_COUNTED, payload), "participation_counted"
-            )
+            step = await close_consultation(conn, decision_id, link, closing)
+            await self._record(conn, row, step, "participation_counted")
 
     async def assess(self, decision_id: UUID, assessment: Assessment) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
@@ -285,6 +268,30 @@ def ranking_payload(ranked: Ranked, approved: bool) -> dict[str, Any]:
         "reviewers": ranked.reviewers,
         "designated": ranked.designated and approved,
     }
+
+
+async def close_consultation(
+    conn: DbConnection, decision_id: UUID, link: ConsultationLink, closing: Closing
+) -> Step:
+    """Count the consultation's participation now (responses; a meeting's attendance and
+    registrations) and keep what was heard; the entry to record, with the counts only."""
+    found = await store.lock_consultation(conn, decision_id, link.kind, link.target_id)
+    if found is None:
+        raise Refused(404, "not a consultation of this decision", "target_id")
+    if found["closed_at"] is not None:
+        raise Refused(409, "closed already", "target_id")
+    counted = await store.participation(conn, link.kind, link.target_id)
+    await store.close(conn, decision_id, link.kind, link.target_id, closing.what_we_heard, counted)
+    participants, registered = counted
+    payload: dict[str, Any] = {
+        "kind": link.kind.value,
+        "target_id": str(link.target_id),
+        "participants": participants,
+        "what_we_heard": closing.what_we_heard,
+    }
+    if registered is not None:
+        payload["registered"] = registered
+    return Step(decision_id, Kind.PARTICIPATION_COUNTED, payload)
 
 
 def created_payload(fields: DecisionFields) -> dict[str, Any]:

@@ -5,28 +5,39 @@ error beside its field with what was typed kept (422), a refusal beside the form
 answered 303, an expired form (CSRF) 422 with the form again."""
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
 from aiohttp import web
-from multidict import MultiMapping
 from pydantic import BaseModel, ValidationError
 
 from services.engagement.campaigns.api import own_organisations
 from services.engagement.campaigns.store import choosable_organisations
 from services.engagement.community.api import ORGANIZER, total
-from services.engagement.community.pages import _page, _path_id, _query, _see_other
-from services.engagement.decisions import store
+from services.engagement.community.pages import _page, _query, _see_other
+from services.engagement.decisions import competition_pages, store
 from services.engagement.decisions.api import DecisionQuery
 from services.engagement.decisions.changes import Refused, Writer
+from services.engagement.decisions.forms import (
+    NAMES,
+    Write,
+    _lines,
+    _owned,
+    _parts,
+    _record,
+    _step,
+    errors_of,
+    field_messages,
+    typed_of,
+)
 from services.engagement.decisions.models import (
     PAGE_SIZE,
-    STAGES,
     Assessment,
     Body,
     Closing,
     ConsultationLink,
+    Correction,
     DecisionFields,
     Method,
     Outcome,
@@ -36,116 +47,10 @@ from services.engagement.decisions.models import (
     consults,
     next_stage,
 )
-from services.engagement.decisions.views import DecisionRecord, decision_of, record_of
+from services.engagement.decisions.views import DecisionRecord, decision_of
 from shared import csrf
 from shared.auth import Account, check, organisation, requires
 from shared.http import POOL
-from shared.i18n import gettext_ as _
-
-# Names as pages show them (translated where shown).
-STAGE_NAMES = {
-    "proposed": "Proposed",
-    "consultation": "Consultation",
-    "deliberation": "Deliberation",
-    "decided": "Decided",
-    "implementing": "Implementing",
-    "evaluated": "Evaluated",
-}
-OUTCOME_NAMES = {"approved": "Approved", "rejected": "Rejected", "amended": "Amended", "deferred": "Deferred"}
-BODY_NAMES = {
-    "city_council": "City council",
-    "planning_commission": "Planning commission",
-    "cop_steering": "CoP steering committee",
-    "review_panel": "Review panel",
-    "resident_ballot": "Resident ballot",
-}
-METHOD_NAMES = {
-    "majority": "by a majority of the body",
-    "consensus": "by consensus",
-    "resident_ballot": "by the residents' ballot",
-    "administrative": "by an administrative decision",
-}
-VOTE_NAMES = {
-    "for": "For",
-    "against": "Against",
-    "abstain": "Abstained",
-    "absent": "Absent",
-    "recused": "Recused",
-}
-KIND_NAMES = {
-    "created": "proposed",
-    "stage_changed": "stage changed",
-    "consultation_linked": "consultation linked",
-    "participation_counted": "participation counted",
-    "assessment_written": "assessment written",
-    "review_scored": "review scored",
-    "vote_recorded": "vote recorded",
-    "outcome_recorded": "outcome recorded",
-    "correction": "correction",
-}
-NAMES = {
-    "stages": STAGES,
-    "stage_names": STAGE_NAMES,
-    "outcome_names": OUTCOME_NAMES,
-    "body_names": BODY_NAMES,
-    "method_names": METHOD_NAMES,
-    "vote_names": VOTE_NAMES,
-    "kind_names": KIND_NAMES,
-}
-
-
-def field_messages() -> dict[str, str]:
-    return {
-        "organisation_id": _("Choose one of your organisations."),
-        "region_id": _("Choose the region the decision affects."),
-        "title": _("Enter a title of up to 200 characters, on one line."),
-        "site": _("Up to 200 characters, on one line."),
-        "description": _("Up to 4000 characters, without control characters."),
-        "document_links": _("Enter links starting https://, one per line."),
-        "body": _("Choose who decides."),
-        "method": _("Choose a method that fits the body: a resident ballot is both, and has no members."),
-        "members": _("Enter each member on a line of their own: name, seat."),
-        "to": _("This decision cannot move to that stage now."),
-        "kind": _("Choose a survey or a meeting."),
-        "target_id": _("Enter the survey's or the meeting's id."),
-        "what_we_heard": _("Write what was heard: up to 8000 characters."),
-        "who_pays": _("Say who pays: up to 4000 characters."),
-        "who_benefits": _("Say who benefits: up to 4000 characters."),
-        "who_decides": _("Say who decides: up to 4000 characters."),
-        "groups": _("Enter each affected group on a line of its own: group | benefits | burdens."),
-        "mitigations": _("Up to 4000 characters."),
-        "narrative": _("Up to 8000 characters."),
-        "outcome": _("Choose the outcome."),
-        "votes": _("Choose each member's vote; a recusal says why."),
-        "rationale": _("Write the rationale: up to 8000 characters."),
-        "input_used": _("Say how each consultation's input was used."),
-        "form": _("This form had expired. Send it again."),
-    }
-
-
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def _parts(line: str, separator: str, names: tuple[str, ...]) -> dict[str, str]:
-    values = [part.strip() for part in re.split(separator, line, maxsplit=len(names) - 1)]
-    return dict(zip(names, values + [""] * (len(names) - len(values)), strict=True))
-
-
-def typed_of(data: MultiMapping[Any]) -> dict[str, str]:
-    return {str(name): str(value) for name, value in data.items() if name != csrf.FIELD}
-
-
-def errors_of(exc: ValidationError, fields: frozenset[str], across: str = "form") -> dict[str, str]:
-    """Each refused field's message; a rule across fields (no field of its own) beside ``across``."""
-    messages = field_messages()
-    errors: dict[str, str] = {}
-    for error in exc.errors(include_url=False):
-        loc = [str(part) for part in error["loc"]]
-        field = (loc[0] if loc[0] in fields else "form") if loc else across
-        errors.setdefault(field, messages.get(field, str(error["msg"])))
-    return errors
-
 
 # Public pages
 
@@ -169,13 +74,6 @@ async def decisions_page(request: web.Request) -> web.Response:
         **NAMES,
     }
     return _page(request, "decisions_public.html", context)
-
-
-async def _record(request: web.Request) -> DecisionRecord:
-    record = await record_of(request.app[POOL], _path_id(request, "decision_id"))
-    if record is None:
-        raise web.HTTPNotFound()
-    return record
 
 
 def _timeline(record: DecisionRecord) -> dict[str, Any]:
@@ -276,11 +174,6 @@ async def create_decision(request: web.Request) -> web.Response:
     return _see_other(f"/console/decisions/{decision_id}?saved=1")
 
 
-async def _owned(request: web.Request) -> tuple[DecisionRecord, Account]:
-    record = await _record(request)
-    return record, check(request, organisation(record.decision.organisation_id))
-
-
 async def _console_page(
     request: web.Request,
     typed: Mapping[str, str] | None = None,
@@ -306,31 +199,6 @@ async def _console_page(
 @requires(ORGANIZER)
 async def console_decision(request: web.Request) -> web.Response:
     return await _console_page(request)
-
-
-Write = Callable[[Writer, UUID, Mapping[str, str]], Awaitable[None]]
-
-
-def _step(fields: frozenset[str], write: Write) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """A console form's handler: CSRF, the decision the account's, the form read into the
-    write's model (errors beside the fields named), the write (a refusal beside the form)."""
-
-    @requires(ORGANIZER)
-    async def handle(request: web.Request) -> web.Response:
-        record, account = await _owned(request)
-        data = await request.post()
-        typed = typed_of(data)
-        if not csrf.is_valid(request, data.get(csrf.FIELD)):
-            return await _console_page(request, typed, {"form": field_messages()["form"]}, 422)
-        try:
-            await write(Writer.of(request, account), record.decision.id, typed)
-        except ValidationError as exc:
-            return await _console_page(request, typed, errors_of(exc, fields), 422)
-        except Refused as exc:
-            return await _console_page(request, typed, {"form": exc.detail}, exc.status)
-        return _see_other(f"/console/decisions/{record.decision.id}?saved=1")
-
-    return handle
 
 
 async def _move(writer: Writer, decision_id: UUID, typed: Mapping[str, str]) -> None:
@@ -381,15 +249,22 @@ async def _record_outcome(writer: Writer, decision_id: UUID, typed: Mapping[str,
         for name, value in typed.items()
         if re.fullmatch(r"how_used_(survey|meeting)_[0-9a-f-]{36}", name)
     ]
+    ballot = {"question": typed.get("question", ""), "approves": typed.get("approves", "")}
     recording = Recording.model_validate(
         {
             "outcome": typed.get("outcome") or None,
+            "ballot": ballot if "question" in typed else None,
             "votes": votes,
             "rationale": typed.get("rationale", ""),
             "input_used": used,
         }
     )
     await writer.record(decision_id, recording)
+
+
+async def _correct(writer: Writer, decision_id: UUID, typed: Mapping[str, str]) -> None:
+    names = ("corrects", "why", "correction")
+    await writer.correct(decision_id, Correction.model_validate({n: typed.get(n) or None for n in names}))
 
 
 def add_routes(app: web.Application) -> None:
@@ -404,7 +279,9 @@ def add_routes(app: web.Application) -> None:
         "consultations": (frozenset({"kind", "target_id"}), _link),
         "close": (frozenset({"kind", "target_id", "what_we_heard"}), _close),
         "assessment": (frozenset(Assessment.model_fields), _assess),
-        "outcome": (frozenset(Recording.model_fields), _record_outcome),
+        "outcome": (frozenset(Recording.model_fields) | {"question", "approves"}, _record_outcome),
+        "corrections": (frozenset(Correction.model_fields), _correct),
     }
     for path, (fields, write) in steps.items():
-        app.router.add_post(f"/console/decisions/{{decision_id}}/{path}", _step(fields, write))
+        app.router.add_post(f"/console/decisions/{{decision_id}}/{path}", _step(fields, write, _console_page))
+    competition_pages.add_routes(app)

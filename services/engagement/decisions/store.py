@@ -168,10 +168,7 @@ async def participation(conn: Db, kind: ConsultationKind, target_id: UUID) -> tu
     """How many took part (responses; people who attended) and, for a meeting, registered:
     the figures a consultation keeps when it closes, and the page shows while it is open."""
     if kind is ConsultationKind.SURVEY:
-        responses = await conn.fetchval(
-            "SELECT count(*) FROM consultation_responses WHERE survey_id = $1", target_id
-        )
-        return int(responses), None
+        return await responses_to(conn, target_id), None
     # Meetings are this database's: counted from their registrations as they stand (a
     # cancelled registration is no registration; an erased person's is gone, and the count
     # kept at closing stays). Waitlisted ones registered too, and may have come.
@@ -183,6 +180,14 @@ async def participation(conn: Db, kind: ConsultationKind, target_id: UUID) -> tu
     )
     assert row is not None  # an aggregate always answers
     return int(row["attended"]), int(row["registered"])
+
+
+async def responses_to(conn: Db, survey_id: UUID) -> int:
+    """How many of the survey's responses have reached engagement."""
+    found: int = await conn.fetchval(
+        "SELECT count(*) FROM consultation_responses WHERE survey_id = $1", survey_id
+    )
+    return found
 
 
 async def close(

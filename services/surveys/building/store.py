@@ -85,12 +85,15 @@ async def earlier_documents(conn: Db, survey_id: UUID, before: int) -> list[Any]
     return [row["document"] for row in rows]
 
 
-async def insert(conn: DbConnection, survey: NewSurvey, slug: str, document: str) -> UUID:
-    """A draft with ``document`` (as JSON text: ``document_text``) as its version 1."""
-    survey_id: UUID = await conn.fetchval(
+async def insert(
+    conn: DbConnection, survey: NewSurvey, slug: str, document: str, survey_id: UUID | None = None
+) -> UUID:
+    """A draft with ``document`` (as JSON text: ``document_text``) as its version 1; its id
+    random unless given (the demo's: shared/demo_ids.py)."""
+    survey_id = await conn.fetchval(
         """INSERT INTO surveys (organisation_id, slug, mode, access, opens_at, closes_at, region_id,
-                                campaign_id, suppression_threshold, results_public)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id""",
+                                campaign_id, suppression_threshold, results_public, id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, gen_random_uuid())) RETURNING id""",
         survey.organisation_id,
         slug,
         survey.mode,
@@ -101,7 +104,9 @@ async def insert(conn: DbConnection, survey: NewSurvey, slug: str, document: str
         survey.campaign_id,
         survey.suppression_threshold,
         survey.results_public,
+        survey_id,
     )
+    assert survey_id is not None  # RETURNING id
     await conn.execute(
         "INSERT INTO survey_versions (survey_id, version, document) VALUES ($1, 1, $2::text::jsonb)",
         survey_id,

@@ -25,6 +25,7 @@ from services.surveys.building import store
 from services.surveys.building.definition import as_json, demographics_section, parse_document
 from services.surveys.building.models import NewSurvey
 from services.surveys.demo.answers import answers
+from shared import demo_ids
 from shared.db import DbConnection
 
 _NAMESPACE = uuid.UUID("2d4b8f16-9a3e-4c7d-b1e5-7f60a2c9d384")
@@ -102,7 +103,9 @@ async def _survey(
             results_public=survey.results_public,
             document=raw,
         )
-        survey_id = await store.insert(conn, fields, survey.slug, store.document_text(raw))
+        survey_id = await store.insert(
+            conn, fields, survey.slug, store.document_text(raw), demo_ids.survey_id(survey.slug)
+        )
         await conn.execute("UPDATE surveys SET is_demo = true WHERE id = $1", survey_id)
         await store.set_status(conn, survey_id, "open")
 
