@@ -18,6 +18,7 @@ from shared.bus import Bus
 from shared.db import create_pool, drop_database, ensure_database
 from shared.runtime import apply_migrations
 from shared.settings import Settings, get_settings
+from tests.support.launcher import delete_queues_of_stopped_platforms
 
 RUN_ID = uuid.uuid4().hex[:10]
 _test_numbers = itertools.count()
@@ -110,6 +111,7 @@ async def _delete_the_tests_queues(monkeypatch: pytest.MonkeyPatch) -> AsyncIter
                 channel = await connection.channel()
                 for name in sorted(names):
                     await channel.queue_delete(name)
+    await delete_queues_of_stopped_platforms()
 
 
 @pytest.fixture

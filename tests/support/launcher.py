@@ -12,8 +12,11 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import aio_pika
 import asyncpg
 
+from deploy.stack import SERVICES
+from shared.bus import Bus
 from shared.db import drop_database
 from shared.settings import Settings
 
@@ -44,9 +47,15 @@ async def read_until(
     raise AssertionError(f"launcher ended before printing {pattern!r}:\n{''.join(seen)}")
 
 
+# Every platform a test started, with its settings. `make run` declares every consumer's queues
+# itself (five per consumer, some 70 in all), which the recording of a test's own declarations
+# (tests/conftest.py) does not see: they are deleted once the platform has stopped.
+LAUNCHED: list[tuple[Settings, asyncio.subprocess.Process]] = []
+
+
 async def start_platform(settings: Settings, run_dir: Path, *args: str) -> asyncio.subprocess.Process:
     """``python -m deploy.run`` with ``settings``; its output (stdout and stderr) is piped."""
-    return await asyncio.create_subprocess_exec(
+    launcher = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "deploy.run",
@@ -55,6 +64,28 @@ async def start_platform(settings: Settings, run_dir: Path, *args: str) -> async
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    LAUNCHED.append((settings, launcher))
+    return launcher
+
+
+async def delete_queues_of_stopped_platforms() -> None:
+    """The queues of every platform started by a test that has stopped since."""
+    stopped = [entry for entry in LAUNCHED if entry[1].returncode is not None]
+    for entry in stopped:
+        LAUNCHED.remove(entry)
+        settings = entry[0]
+        bus = Bus(settings)
+        names = [bus.unrouted_queue]
+        for spec in SERVICES:
+            for subscription in spec.subscriptions:
+                queues = bus.queue_names(subscription.consumer)
+                names += [queues.main, queues.dlq, *(queues.delay(n) for n in range(len(queues.delays_ms)))]
+        with contextlib.suppress(aio_pika.exceptions.AMQPConnectionError, OSError):
+            connection = await aio_pika.connect(settings.rabbitmq_url)
+            async with connection:
+                channel = await connection.channel()
+                for name in names:
+                    await channel.queue_delete(name)
 
 
 @contextlib.asynccontextmanager
