@@ -34,7 +34,7 @@ from services.engagement.decisions.models import (
 )
 from shared.auth import Role, organisation
 from shared.contracts import Event
-from shared.contracts.decisions import ApplicationDecided, DecisionRecorded
+from shared.contracts.decisions import ApplicationDecided, DecisionRecorded, InputUsed
 from shared.db import DbConnection
 from shared.outbox import emit
 
@@ -193,6 +193,11 @@ class Writer(AuditedWriter):
                     survey_ids=tuple(c["target_id"] for c in consultations if c["kind"] == "survey"),
                     meeting_ids=tuple(c["target_id"] for c in consultations if c["kind"] == "meeting"),
                     page_path=page_path,
+                    rationale=recording.rationale,
+                    input_used=tuple(
+                        InputUsed(kind=u.kind.value, target_id=u.target_id, how_used=u.how_used)
+                        for u in recording.input_used
+                    ),
                 )
             ]
             if ranked:

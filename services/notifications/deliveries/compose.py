@@ -41,6 +41,8 @@ CALENDAR_METHOD: Mapping[str, calendar.Method] = {
     "meeting_cancelled": "CANCEL",
 }
 CAMPAIGN_KINDS = frozenset({"campaign_news"})
+# Kinds sent on consent to a purpose, not asked for: each carries its one-click unsubscribe.
+UNSUBSCRIBABLE = CAMPAIGN_KINDS | {"decision_outcome", "survey_invitation", "survey_reminder"}
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,10 @@ def context(notice: Notice, settings: Settings) -> dict[str, Any]:
         values.setdefault("seated", True)
         link_path = params.get("link_path")
         values["manage_link"] = f"{settings.public_base_url}{link_path}" if link_path else None
-    if notice.kind in CAMPAIGN_KINDS:
+    page_path = params.get("page_path")
+    if page_path is not None:
+        values["page"] = f"{settings.public_base_url}{page_path}"
+    if notice.kind in UNSUBSCRIBABLE:
         values["platform"] = f"{settings.public_base_url}/"
         values["unsubscribe"] = unsubscribe_url(notice, settings)
         values["preferences"] = values["unsubscribe"]
@@ -145,7 +150,7 @@ def email(notice: Notice, settings: Settings) -> EmailMessage:
     # One Message-ID per delivery row: a copy sent again would be recognisable as the same one.
     message["Message-ID"] = f"<delivery-{notice.id}@civic.invalid>"
     message["Content-Language"] = notice.language
-    if notice.kind in CAMPAIGN_KINDS:
+    if notice.kind in UNSUBSCRIBABLE:
         message["List-Unsubscribe"] = f"<{values['unsubscribe']}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     # 8bit: the parts stay as written, so a prototype's placeholders can be found in them (below).

@@ -1,8 +1,9 @@
-"""The notice report of a meeting or a campaign, for its host's organizers: per notice (the
-confirmation of each registration, each change, the cancellation, each reminder; the campaign's
-news) every intended recipient in exactly one state, with why, and the counts adding up to the
-notice's audience; a notice is finished when none of it is pending or deferred. Failed rows can
-be retried in one action: those sent are not touched (see store.retry_failed)."""
+"""The notice report of a meeting, a campaign or a decision, for its host's organizers: per
+notice (the confirmation of each registration, each change, the cancellation, each reminder; the
+campaign's news and its survey invitations; the decision's outcome) every intended recipient in
+exactly one state, with why, and the counts adding up to the notice's audience; a notice is
+finished when none of it is pending or deferred. Failed rows can be retried in one action: those
+sent are not touched (see store.retry_failed)."""
 
 from collections.abc import Iterable
 from typing import Any
@@ -100,15 +101,17 @@ async def _owner(pool: asyncpg.Pool, kind: str, thing_id: UUID) -> Need | None:
         if row is None:
             return None
         return cop(row["cop_id"]) if row["cop_id"] is not None else organisation(row["organisation_id"])
+    table = "notice_decisions" if kind == "decisions" else "notice_campaigns"
     owner = await pool.fetchval(
-        "SELECT organisation_id FROM notice_campaigns WHERE campaign_id = $1", thing_id
+        f"SELECT organisation_id FROM {table} WHERE {kind[:-1]}_id = $1",  # noqa: S608 - two names of ours
+        thing_id,
     )
     return None if owner is None else organisation(owner)
 
 
 async def _subject(request: web.Request) -> str:
     """The report's subject once the account may see it (its host's), or 404."""
-    kind = "meetings" if "meeting_id" in request.match_info else "campaigns"
+    kind = next(k for k in ("meetings", "decisions", "campaigns") if f"{k[:-1]}_id" in request.match_info)
     try:
         thing_id = UUID(request.match_info[f"{kind[:-1]}_id"])
     except ValueError:
@@ -174,7 +177,7 @@ async def retry_page(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"{request.path.removesuffix('/retry')}?retried={retried}")
 
 
-THINGS = ("meetings/{meeting_id}", "campaigns/{campaign_id}")
+THINGS = ("meetings/{meeting_id}", "campaigns/{campaign_id}", "decisions/{decision_id}")
 
 OPERATIONS = tuple(
     operation

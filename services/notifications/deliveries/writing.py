@@ -11,12 +11,14 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID, uuid5
 
+from services.notifications import outcomes
 from services.notifications.handlers import ERASED
 from services.notifications.reminders import schedule
 from shared.consumer import BatchHandler, Subscription
 from shared.contracts import (
     CampaignAudienceListed,
     CampaignLaunched,
+    DecisionRecorded,
     Envelope,
     MeetingCancelled,
     MeetingScheduled,
@@ -26,6 +28,7 @@ from shared.contracts import (
     RegistrationConfirmed,
     RegistrationPromoted,
     RegistrationWaitlisted,
+    ResponseSubmitted,
 )
 from shared.contracts.meetings import MeetingFacts
 from shared.db import DbConnection
@@ -232,13 +235,14 @@ async def on_audience_listed(
 
 
 async def on_person_erased(event: PersonErased, conn: DbConnection, envelope: Envelope) -> None:
-    """Their registrations (with the address and name), reminders, deliveries and unsubscribes go."""
+    """Their registrations (with the address and name), survey participation, reminders,
+    deliveries and unsubscribes go."""
     await conn.execute(
         """DELETE FROM reminders WHERE registration_id IN
                (SELECT registration_id FROM notice_registrations WHERE person_id = $1)""",
         event.person_id,
     )
-    for table in ("notice_registrations", "deliveries", "unsubscribes"):
+    for table in ("notice_registrations", "survey_participants", "deliveries", "unsubscribes"):
         await conn.execute(f"DELETE FROM {table} WHERE person_id = $1", event.person_id)  # noqa: S608
 
 
@@ -254,6 +258,8 @@ NOTICES = Subscription(
         RegistrationCancelled: on_registration,
         CampaignLaunched: on_campaign_launched,
         CampaignAudienceListed: BatchHandler(on_audience_listed),
+        DecisionRecorded: outcomes.on_decision_recorded,
+        ResponseSubmitted: outcomes.on_response_submitted,
         PersonErased: on_person_erased,
     },
 )
