@@ -42,6 +42,9 @@ async def _engagement_part(pool: asyncpg.Pool, person_id: UUID) -> dict[str, Any
         "cop_memberships": [dict(row) for row in await community_store.cops_of(pool, person_id)],
         "cop_join_requests": [dict(row) for row in await community_store.requests_of(pool, person_id)],
         **await store.links_and_confirmations(pool, person_id),
+        "sessions": await store.sessions(pool, person_id),
+        "meeting_registrations": await store.meeting_registrations(pool, person_id),
+        "competition_applications": await store.competition_applications(pool, person_id),
     }
 
 

@@ -128,3 +128,36 @@ async def links_and_confirmations(conn: Db, person_id: UUID) -> dict[str, list[d
         "sign_in_links": [dict(r) for r in links],
         "consent_confirmations": [dict(r) for r in confirmations],
     }
+
+
+async def sessions(conn: Db, person_id: UUID) -> list[dict[str, Any]]:
+    """When the person's own sessions end (never their hashes)."""
+    rows = await conn.fetch(
+        "SELECT expires_at FROM resident_sessions WHERE person_id = $1 ORDER BY expires_at", person_id
+    )
+    return [dict(r) for r in rows]
+
+
+async def meeting_registrations(conn: Db, person_id: UUID) -> list[dict[str, Any]]:
+    """Each registration with its meeting's title and time (never the link's token hash)."""
+    rows = await conn.fetch(
+        """SELECT to_jsonb(r) - 'token_hash' - 'person_id'
+                  || jsonb_build_object('meeting_title', m.title, 'starts_at', m.starts_at,
+                                        'meeting_status', m.status) AS registration
+           FROM meeting_registrations r JOIN meetings m ON m.id = r.meeting_id
+           WHERE r.person_id = $1 ORDER BY r.registered_at, r.id""",
+        person_id,
+    )
+    return [r["registration"] for r in rows]
+
+
+async def competition_applications(conn: Db, person_id: UUID) -> list[dict[str, Any]]:
+    """The applications the person is the contact of, with their decision's title."""
+    rows = await conn.fetch(
+        """SELECT to_jsonb(a) - 'contact_person_id' || jsonb_build_object('decision_title', d.title)
+                  AS application
+           FROM competition_applications a JOIN decisions d ON d.id = a.decision_id
+           WHERE a.contact_person_id = $1 ORDER BY a.received_at, a.id""",
+        person_id,
+    )
+    return [r["application"] for r in rows]
