@@ -16,8 +16,8 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from services.notifications import mail
-from services.notifications.invitations import INVITATIONS
+from services.notifications.deliveries import sender
+from services.notifications.survey_notices import INVITATIONS
 from services.surveys.handlers import on_person_erased
 from services.surveys.invitations import issuing
 from services.surveys.invitations.handlers import CAMPAIGNS
@@ -48,13 +48,13 @@ async def flowing(
     platform_settings: Settings, bus: Bus, pools: dict[str, asyncpg.Pool], background: Start
 ) -> None:
     """Engagement's and surveys' relays, surveys' and notifications' invitation consumers and
-    notifications' mail sender, as their roles run them."""
+    notifications' senders of deliveries, as their roles run them."""
     await declare_topology(bus, [CAMPAIGNS, INVITATIONS])
     for schema in ("engagement", "surveys"):
         background(OutboxRelay(pools[schema], bus, schema, platform_settings).run())
     background(Consumer(bus, pools["surveys"], CAMPAIGNS, platform_settings).run())
     background(Consumer(bus, pools["notifications"], INVITATIONS, platform_settings).run())
-    background(mail.send_outgoing_mail(pools["notifications"], platform_settings))
+    background(sender.send_notices(pools["notifications"], platform_settings))
 
 
 async def a_survey(pool: asyncpg.Pool, **fields: Any) -> asyncpg.Record:
@@ -109,7 +109,7 @@ async def invitations_of(pool: asyncpg.Pool, survey_id: uuid.UUID) -> list[async
 
 async def mails_to(pool: asyncpg.Pool, people: list[uuid.UUID]) -> list[asyncpg.Record]:
     return await pool.fetch(
-        """SELECT person_id, status, not_sent_because, params FROM outgoing_mail
+        """SELECT person_id, state AS status, reason AS not_sent_because, params FROM deliveries
            WHERE kind = 'survey_invitation' AND person_id = ANY($1::uuid[]) ORDER BY id""",
         people,
     )
@@ -191,9 +191,9 @@ async def test_a_launch_invites_its_audience_once_and_mails_the_link_only_on_con
         assert await invitations_of(pools["surveys"], other["id"]) == []
 
     by_person = {m["person_id"]: m for m in mails}
-    assert by_person[meetings_only]["status"] == "not_sent"
+    assert by_person[meetings_only]["status"] == "suppressed"
     assert by_person[meetings_only]["not_sent_because"] == "no_consent"
-    assert "link_path" not in by_person[meetings_only]["params"]  # no way in is kept for it
+    assert "secret_path" not in by_person[meetings_only]["params"]  # no way in is kept for it
 
     await eventually(
         lambda: mails_to(pools["notifications"], [english, spanish]),
@@ -207,7 +207,7 @@ async def test_a_launch_invites_its_audience_once_and_mails_the_link_only_on_con
     ]:
         [message] = mailbox.to(f"{person}@example.org")
         assert message["Subject"].startswith(subject) and title in message["Subject"]
-        body = message.get_content()
+        body = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
         found = _LINK.search(body)
         assert found is not None, body
         path, slug, token = found.groups()

@@ -4,20 +4,19 @@ invitations, pasted ids, tokens and their hashes, why a mail is not sent, and th
 import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from services.engagement.campaigns.listing import parts
-from services.notifications import invitation_mail
-from services.notifications.invitations import not_sent_because
+from services.notifications.deliveries import compose
+from services.notifications.deliveries.rules import Recipient, Suppress, decide
+from services.notifications.survey_notices import closes_in
 from services.surveys.invitations import rules, tokens
 from services.surveys.invitations.rules import NoInvitations
 from shared.contracts import AudienceMember, CampaignAudienceListed, InvitationIssued
 from shared.contracts.campaigns import MAX_LISTED
-from shared.i18n import translations
 from shared.settings import Settings
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -109,48 +108,56 @@ def test_a_token_is_random_and_only_its_sha256_is_kept() -> None:
 @pytest.mark.parametrize(
     ("consents", "email", "why"),
     [
-        (True, "ana@example.org", None),
-        (False, "ana@example.org", "no_consent"),
-        (False, None, "no_consent"),
-        (True, None, "no_address"),
-        (True, "", "no_address"),
+        (("email:surveys",), "ana@example.org", None),
+        (("email:meetings",), "ana@example.org", "no_consent"),
+        ((), None, "no_consent"),
+        (("email:surveys",), None, "no_contact_point"),
+        (("email:surveys",), "", "no_contact_point"),
     ],
 )
 def test_an_invitation_is_mailed_only_with_consent_and_an_address(
-    consents: bool, email: str | None, why: str | None
+    consents: tuple[str, ...], email: str | None, why: str | None
 ) -> None:
-    assert not_sent_because(consents, email) == why
+    recipient = Recipient(False, "email", "surveys", None, email, None, True, frozenset(consents), False)
+    decision = decide(recipient, NOW)
+    assert (decision.reason if isinstance(decision, Suppress) else None) == why
 
 
-def row(language: str, title: str, closes_at: str | None) -> dict[str, Any]:
-    return {
-        "display_name": "Ana",
-        "params": {
+def invitation(language: str, title: str, closes_at: datetime | None) -> compose.Notice:
+    return compose.Notice(
+        id=7,
+        kind="survey_invitation",
+        channel="email",
+        purpose="surveys",
+        language=language,
+        person_id=uuid.uuid4(),
+        name="Ana",
+        address="ana@example.org",
+        params={
             "title": title,
-            "link_path": "/surveys/s/plan?invitation=" + "x" * 43,
-            "closes_at": closes_at,
+            "closes": closes_in(closes_at, language),
+            "secret_path": f"/surveys/s/plan?invitation={'x' * 43}&lang={language}",
         },
-        "language": language,
-    }
+    )
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_the_mail_is_in_the_persons_language_with_the_whole_link_on_a_line_of_its_own(language: str) -> None:
     settings = Settings(public_url="https://civic.example")
-    _ = translations(language).gettext
-    subject, body = invitation_mail.compose(
-        row(language, "El plan\nde la ciudad", "2025-07-01T12:00:00+00:00"),
-        settings,
-        _,
-        language,  # type: ignore[arg-type]
+    message = compose.email(
+        invitation(language, "El plan\nde la ciudad", datetime(2025, 7, 1, 12, tzinfo=UTC)), settings
     )
+    subject = message["Subject"]
+    body = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "\n" not in subject and "El plan de la ciudad" in subject
     link = f"https://civic.example/surveys/s/plan?invitation={'x' * 43}&lang={language}"
     assert link in body.splitlines()
     assert "Ana" in body and "https://civic.example/me" in body
+    assert message["List-Unsubscribe"].startswith("<https://civic.example/notifications/u/")
     if language == "es":
         assert subject.startswith("Su invitación") and "La encuesta se cierra el 1 de julio de 2025" in body
     else:
         assert subject.startswith("Your invitation") and "The survey closes on July 1, 2025" in body
-    _, without_close = invitation_mail.compose(row(language, "Plan", None), settings, _, language)  # type: ignore[arg-type]
-    assert "closes" not in without_close and "cierra" not in without_close
+    without_close = compose.email(invitation(language, "Plan", None), settings)
+    text = without_close.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "closes" not in text and "cierra" not in text

@@ -6,9 +6,9 @@ a bounded number of attempts. A crash between sending and the commit sends that 
 Consent is checked when sending, not when queueing: to an address whose consent is not
 confirmed only its confirmation request goes out, and a confirmation request only while it is
 still needed; a sign-in link to the person's own page goes out whatever they consented to (they
-asked for it there, and it goes to the address they asked at); a notice or a survey invitation
-goes out only while the person consents to e-mail for its purpose (meetings, surveys...), so a
-withdrawal stops it even if it was claimed for sending later."""
+asked for it there, and it goes to the address they asked at); a notice goes out only while the
+person consents to e-mail for its purpose (meetings, surveys...), so a withdrawal stops it even
+if it was claimed for sending later. Survey invitations are deliveries (survey_notices.py)."""
 
 import asyncio
 import logging
@@ -22,7 +22,6 @@ from uuid import UUID
 import aiosmtplib
 import asyncpg
 
-from services.notifications import invitation_mail
 from shared.contracts import Consent, Purpose, SignInLinkRequested
 from shared.db import DbConnection
 from shared.i18n import translations
@@ -30,7 +29,7 @@ from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["consent_request", "notice", "sign_in_link", "survey_invitation"]
+Kind = Literal["consent_request", "notice", "sign_in_link"]
 BATCH = 20
 # After each failed attempt; once they are used up the mail is marked failed.
 RETRY_AFTER = (timedelta(seconds=30), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
@@ -97,7 +96,7 @@ async def cancel(conn: DbConnection, person_id: UUID, kind: Kind) -> None:
 
 
 async def cancel_unconsented(conn: DbConnection, person_id: UUID, consents: Sequence[Consent]) -> None:
-    """Withdraw the pending notices and invitations whose purpose the person no longer consents
+    """Withdraw the pending notices whose purpose the person no longer consents
     to by e-mail: a notice about last month's meeting must not go out when consent is given again."""
     await conn.execute(
         """UPDATE outgoing_mail SET status = 'cancelled', params = '{}'
@@ -142,8 +141,6 @@ def compose(row: asyncpg.Record, settings: Settings) -> EmailMessage:
     elif row["kind"] == "sign_in_link":
         message["Subject"] = _("Your link to your page on the civic engagement platform")
         body = _sign_in_body(row, settings, _)
-    elif row["kind"] == "survey_invitation":
-        message["Subject"], body = invitation_mail.compose(row, settings, _, language)
     else:
         message["Subject"] = params["subject"]
         body = params["body"]

@@ -20,7 +20,7 @@ from shared.contracts.meetings import (
     RegistrationPromoted,
     RegistrationWaitlisted,
 )
-from shared.contracts.notifications import NotificationFailed, PersonUnsubscribed
+from shared.contracts.notifications import CampaignContacted, NotificationFailed, PersonUnsubscribed
 from shared.contracts.organisations import OrganisationNamed
 from shared.contracts.people import (
     Channel,
@@ -37,7 +37,7 @@ from shared.contracts.people import (
 )
 from shared.contracts.regions import BaselineFigure, RegionBaselinesPublished
 from shared.contracts.survey_tallies import SurveyClosed
-from shared.contracts.surveys import InvitationIssued, ResponseSubmitted, SurveyMode
+from shared.contracts.surveys import InvitationIssued, InvitationReminderDue, ResponseSubmitted, SurveyMode
 
 __all__ = [
     "EVENT_TYPES",
@@ -46,6 +46,7 @@ __all__ = [
     "AudienceMember",
     "BaselineFigure",
     "CampaignAudienceListed",
+    "CampaignContacted",
     "CampaignLaunched",
     "Channel",
     "Consent",
@@ -58,6 +59,7 @@ __all__ = [
     "Event",
     "InvalidMessage",
     "InvitationIssued",
+    "InvitationReminderDue",
     "Language",
     "MeetingAttended",
     "MeetingCancelled",
@@ -95,6 +97,7 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
         DetailsChanged,
         RegionBaselinesPublished,
         InvitationIssued,
+        InvitationReminderDue,
         ResponseSubmitted,
         OrganisationNamed,
         MeetingScheduled,
@@ -110,6 +113,7 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
         SurveyClosed,
         NotificationFailed,
         PersonUnsubscribed,
+        CampaignContacted,
     )
 }
 

@@ -40,3 +40,15 @@ class PersonUnsubscribed(Event):
     purpose: Purpose
     how: Literal["one_click", "preferences"]
     unsubscribed_at: datetime
+
+
+class CampaignContacted(Event):
+    """Campaign news was accepted by the server for ``newly_contacted`` more people of the
+    campaign's audience (each person at most once per campaign): told once per batch of sends
+    recorded, in the transaction that records them, so the counts add up to the people reached."""
+
+    type = "campaign.contacted"
+
+    campaign_id: UUID
+    newly_contacted: int = Field(ge=1)
+    contacted_at: datetime

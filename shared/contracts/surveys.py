@@ -55,3 +55,19 @@ class ResponseSubmitted(Event):
         default=None, description="the invited person, for a confidential or identified survey only"
     )
     demographics: dict[BandCode, tuple[BandCode, ...]] = Field(default_factory=dict, max_length=10)
+
+
+class InvitationReminderDue(Event):
+    """An invitation not used yet, some time before its survey closes: surveys tells it once per
+    invitation, so notifications can remind the invitee without learning anything of responses
+    (an invitation used is never told). No link: its token is nowhere but in the invitation."""
+
+    type = "invitation.reminder_due"
+
+    invitation_id: UUID
+    survey_id: UUID
+    person_id: UUID
+    campaign_id: UUID | None = None
+    language: str = Field(min_length=2, max_length=20)
+    title: str = Field(min_length=1, max_length=2000, description="the survey's title in that language")
+    closes_at: datetime | None = None

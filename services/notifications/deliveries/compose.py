@@ -95,7 +95,7 @@ def context(notice: Notice, settings: Settings) -> dict[str, Any]:
         values.setdefault("seated", True)
         link_path = params.get("link_path")
         values["manage_link"] = f"{settings.public_base_url}{link_path}" if link_path else None
-    page_path = params.get("page_path")
+    page_path = params.get("page_path") or params.get("secret_path")
     if page_path is not None:
         values["page"] = f"{settings.public_base_url}{page_path}"
     if notice.kind in UNSUBSCRIBABLE:

@@ -32,6 +32,8 @@ ONE_PER_PERSON = frozenset(
         "registration_promoted",
         "registration_cancelled",
         "reminder",
+        "survey_invitation",
+        "survey_reminder",
     }
 )
 

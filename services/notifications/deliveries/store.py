@@ -76,10 +76,14 @@ async def record(
                next_attempt_at = coalesce(o.next_at, d.next_attempt_at),
                attempts = d.attempts - CASE WHEN o.spent THEN 0 ELSE 1 END,
                finished_at = CASE WHEN o.state IN ('sent', 'failed', 'suppressed') THEN clock_timestamp() END,
+               -- a link holding a token (an invitation's) is kept only while it may still go
+               params = CASE WHEN o.state IN ('sent', 'failed', 'suppressed') THEN d.params - 'secret_path'
+                             ELSE d.params END,
                claim = NULL, claimed_until = NULL
            FROM unnest($2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::boolean[])
                 AS o (id, state, reason, next_at, spent)
-           WHERE d.id = o.id AND d.claim = $1""",
+           WHERE d.id = o.id AND d.claim = $1
+             AND d.claimed_until IS NOT NULL  -- a row swept as interrupted keeps that verdict""",
         token,
         list(ids),
         list(states),
@@ -95,7 +99,7 @@ async def sweep_interrupted(conn: DbConnection) -> list[asyncpg.Record]:
     return list(
         await conn.fetch(
             """UPDATE deliveries SET state = 'failed', reason = $1, claimed_until = NULL,
-                   finished_at = clock_timestamp()
+                   finished_at = clock_timestamp(), params = params - 'secret_path'
                WHERE claimed_until < clock_timestamp()
                RETURNING id, person_id, subject, kind, channel, reason""",
             INTERRUPTED,
