@@ -6,6 +6,7 @@ from services.surveys import api, handlers, regions
 from services.surveys.answering.release import keep_releasing
 from services.surveys.building.organisations import ORGANISATIONS
 from services.surveys.invitations.handlers import CAMPAIGNS
+from services.surveys.invitations.reminders import keep_reminding
 from shared.runtime import ServiceSpec
 
 SPEC = ServiceSpec(
@@ -15,5 +16,5 @@ SPEC = ServiceSpec(
     public_paths=("/surveys/", "/api/v1/surveys"),
     subscriptions=(handlers.PEOPLE, ORGANISATIONS, regions.REGIONS, CAMPAIGNS),
     operations=api.OPERATIONS,
-    background=(keep_releasing,),
+    background=(keep_releasing, keep_reminding),
 )
