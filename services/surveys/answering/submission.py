@@ -255,23 +255,6 @@ async def _place(conn: DbConnection, accepted: list[_Accepted]) -> None:
 async def _write(conn: DbConnection, accepted: list[_Accepted]) -> None:
     named = [one for one in accepted if one.survey.mode != "anonymous"]
     anonymous = [one for one in accepted if one.survey.mode == "anonymous"]
-    if named:
-        stored = [
-            StoredResponse(
-                uuid4(),
-                one.survey,
-                one.version,
-                one.document,
-                one.item.answers,
-                one.region_id,
-                one.campaign_id,
-                one.person_id,
-            )
-            for one in named
-        ]
-        await store_responses(
-            conn, stored, submitted=True, correlation_ids=[one.item.correlation_id for one in named]
-        )
     if anonymous:
         await conn.execute(
             """INSERT INTO anonymous_pending
@@ -289,6 +272,24 @@ async def _write(conn: DbConnection, accepted: list[_Accepted]) -> None:
     drafts = sorted(one.item.key for one in accepted if one.item.from_draft)
     if drafts:
         await conn.execute("DELETE FROM drafts WHERE key = ANY($1::uuid[])", drafts)
+    # The named responses last: storing them ends with the tallies' row locks (store_responses).
+    if named:
+        stored = [
+            StoredResponse(
+                uuid4(),
+                one.survey,
+                one.version,
+                one.document,
+                one.item.answers,
+                one.region_id,
+                one.campaign_id,
+                one.person_id,
+            )
+            for one in named
+        ]
+        await store_responses(
+            conn, stored, submitted=True, correlation_ids=[one.item.correlation_id for one in named]
+        )
 
 
 @dataclass(frozen=True)
@@ -310,8 +311,8 @@ async def store_responses(
     submitted: bool,
     correlation_ids: Sequence[str | None] | None = None,
 ) -> None:
-    """Insert ``responses`` in their order, count them in the tallies and emit their
-    ``response.submitted``: also how the release stores anonymous ones (``submitted`` False: no
+    """Insert ``responses`` in their order, emit their ``response.submitted`` and count them in
+    the tallies: also how the release stores anonymous ones (``submitted`` False: no
     time is kept)."""
     await conn.execute(
         """INSERT INTO responses (id, survey_id, version, answers, region_id, postal_code, campaign_id,
@@ -330,9 +331,6 @@ async def store_responses(
         [r.campaign_id for r in responses],
         [r.person_id for r in responses],
         submitted,
-    )
-    await record(
-        conn, [Counted(r.survey.id, r.version, r.document, r.answers, r.region_id) for r in responses]
     )
     correlation = correlation_ids or [None] * len(responses)
     await emit_many(
@@ -358,6 +356,11 @@ async def store_responses(
             for r, correlation_id in zip(responses, correlation, strict=True)
         ],
         producer=PRODUCER,
+    )
+    # Last: every batch of a survey locks the same tally and cross-tab rows until it commits, so
+    # batches wait for each other there; taken last, they are held the shortest time.
+    await record(
+        conn, [Counted(r.survey.id, r.version, r.document, r.answers, r.region_id) for r in responses]
     )
 
 
