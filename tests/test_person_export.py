@@ -18,6 +18,9 @@ from services.engagement.people import PersonRegistration
 from services.engagement.people.consent import parse_consent
 from services.engagement.registration import register_person
 from services.engagement.residents.export import everything_on
+from services.notifications.contacts import store as contacts
+from services.notifications.contacts.unsubscribe_links import LinkFor
+from services.notifications.deliveries import sender
 from shared.settings import Settings
 from tests.test_consent import by_operator
 from tests.test_people_registration import address, platform_settings, smtp  # noqa: F401 (fixtures)
@@ -50,7 +53,15 @@ async def tables_naming_a_person(pool: asyncpg.Pool) -> set[str]:
     return {r["name"] for r in rows}
 
 
-Make = Callable[[Pools, uuid.UUID, str], Awaitable[None]]
+@dataclass(frozen=True)
+class Person:
+    id: uuid.UUID
+    name: str
+    email: str
+    phone: str
+
+
+Make = Callable[[Pools, Person, str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -63,36 +74,36 @@ class Exported:
     marked: bool = True
 
 
-async def _person(pools: Pools, person_id: uuid.UUID, marker: str) -> None:
+async def _person(pools: Pools, person: Person, marker: str) -> None:
     """Made by registering (the id is given): people, and the confirmation asked for."""
 
 
-async def _consent_change(pools: Pools, person_id: uuid.UUID, marker: str) -> None:
-    await by_operator(pools["engagement"], person_id, grant={parse_consent("sms:meetings")})
+async def _consent_change(pools: Pools, person: Person, marker: str) -> None:
+    await by_operator(pools["engagement"], person.id, grant={parse_consent("sms:meetings")})
 
 
-async def _cop_member(pools: Pools, person_id: uuid.UUID, marker: str) -> None:
+async def _cop_member(pools: Pools, person: Person, marker: str) -> None:
     cop_id = uuid.uuid4()
     await pools["engagement"].execute("INSERT INTO cops (id, topic) VALUES ($1, $2)", cop_id, marker)
     await pools["engagement"].execute(
-        "INSERT INTO cop_members (id, cop_id, person_id) VALUES ($1, $2, $3)", uuid.uuid4(), cop_id, person_id
+        "INSERT INTO cop_members (id, cop_id, person_id) VALUES ($1, $2, $3)", uuid.uuid4(), cop_id, person.id
     )
 
 
-async def _resident_link(pools: Pools, person_id: uuid.UUID, marker: str) -> None:
+async def _resident_link(pools: Pools, person: Person, marker: str) -> None:
     await pools["engagement"].execute(
         "INSERT INTO resident_links VALUES ($1, $2, now() + interval '5 minutes')",
         secrets.token_bytes(32),
-        person_id,
+        person.id,
     )
 
 
-async def _resident_session(pools: Pools, person_id: uuid.UUID, marker: str) -> None:
+async def _resident_session(pools: Pools, person: Person, marker: str) -> None:
     await pools["engagement"].execute(
         """INSERT INTO resident_sessions (session_hash, person_id, expires_at)
            VALUES ($1, $2, now() + interval '1 hour')""",
         secrets.token_bytes(32),
-        person_id,
+        person.id,
     )
 
 
@@ -106,7 +117,7 @@ async def an_organisation(pool: asyncpg.Pool) -> uuid.UUID:
     return organisation_id
 
 
-async def _meeting_registration(pools: Pools, person_id: uuid.UUID, marker: str) -> None:
+async def _meeting_registration(pools: Pools, person: Person, marker: str) -> None:
     pool, meeting_id = pools["engagement"], uuid.uuid4()
     starts = datetime.now(UTC) + timedelta(days=30)
     await pool.execute(
@@ -123,13 +134,13 @@ async def _meeting_registration(pools: Pools, person_id: uuid.UUID, marker: str)
            VALUES ($1, $2, $3, $4, 'Ana', $5, 'en', 'confirmed', now())""",
         uuid.uuid4(),
         meeting_id,
-        person_id,
+        person.id,
         secrets.token_bytes(32),
-        address("registered"),
+        person.email,
     )
 
 
-async def _competition_application(pools: Pools, person_id: uuid.UUID, marker: str) -> None:
+async def _competition_application(pools: Pools, person: Person, marker: str) -> None:
     pool, decision_id, region_id = pools["engagement"], uuid.uuid4(), uuid.uuid4()
     await pool.execute("INSERT INTO regions (id, kind, name) VALUES ($1, 'city', 'Export city')", region_id)
     await pool.execute(
@@ -146,15 +157,15 @@ async def _competition_application(pools: Pools, person_id: uuid.UUID, marker: s
         uuid.uuid4(),
         decision_id,
         marker,
-        person_id,
+        person.id,
     )
 
 
-async def _respondent(pools: Pools, person_id: uuid.UUID, marker: str) -> None:
+async def _respondent(pools: Pools, person: Person, marker: str) -> None:
     await pools["surveys"].execute(
         """INSERT INTO respondents (person_id, language, postal_code, registered_at)
            VALUES ($1, 'en', $2, now()) ON CONFLICT (person_id) DO UPDATE SET postal_code = $2""",
-        person_id,
+        person.id,
         marker,
     )
 
@@ -174,14 +185,14 @@ async def a_survey_of(pool: asyncpg.Pool, mode: str) -> tuple[uuid.UUID, str]:
     return survey_id, slug
 
 
-async def _invitation_and_draft(pools: Pools, person_id: uuid.UUID, marker: str) -> None:
+async def _invitation_and_draft(pools: Pools, person: Person, marker: str) -> None:
     pool = pools["surveys"]
     survey_id, _ = await a_survey_of(pool, "confidential")
     token_hash = secrets.token_bytes(32)
     await pool.execute(
         "INSERT INTO invitations (survey_id, person_id, token_hash, language) VALUES ($1, $2, $3, 'en')",
         survey_id,
-        person_id,
+        person.id,
         token_hash,
     )
     await pool.execute(
@@ -194,7 +205,7 @@ async def _invitation_and_draft(pools: Pools, person_id: uuid.UUID, marker: str)
     )
 
 
-async def _response(pools: Pools, person_id: uuid.UUID, marker: str) -> None:
+async def _response(pools: Pools, person: Person, marker: str) -> None:
     pool = pools["surveys"]
     survey_id, _ = await a_survey_of(pool, "identified")
     await pool.execute(
@@ -202,41 +213,47 @@ async def _response(pools: Pools, person_id: uuid.UUID, marker: str) -> None:
            VALUES ($1, 1, $2, $3, now())""",
         survey_id,
         {"q1": marker},
-        person_id,
+        person.id,
     )
 
 
-async def _contact_point(pools: Pools, person_id: uuid.UUID, marker: str) -> None:
+async def _contact_point(pools: Pools, person: Person, marker: str) -> None:
     await pools["notifications"].execute(
         """INSERT INTO contact_points (person_id, display_name, language)
            VALUES ($1, $2, 'en') ON CONFLICT (person_id) DO UPDATE SET display_name = $2""",
-        person_id,
+        person.id,
         marker,
     )
 
 
-async def _outgoing_mail(pools: Pools, person_id: uuid.UUID, marker: str) -> None:
+async def _outgoing_mail(pools: Pools, person: Person, marker: str) -> None:
     await pools["notifications"].execute(
         """INSERT INTO outgoing_mail (person_id, kind, purpose, status, last_error)
            VALUES ($1, 'notice', 'meetings', 'failed', $2)""",
-        person_id,
+        person.id,
         marker,
     )
 
 
-async def _delivery(pools: Pools, person_id: uuid.UUID, marker: str) -> None:
-    await pools["notifications"].execute(
-        """INSERT INTO deliveries (notice, person_id, channel, subject, kind, purpose, transactional,
-                                   address, state, finished_at)
-           VALUES ($1, $2, 'email', $3, 'campaign', 'campaign_news', false, $4, 'sent', now())""",
-        uuid.uuid4(),
-        person_id,
-        marker,
-        address("delivered"),
-    )
+async def _delivery(pools: Pools, person: Person, marker: str) -> None:
+    """A delivery failed, and its notification.failed emitted as the sender emits it."""
+    async with pools["notifications"].acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            """INSERT INTO deliveries (notice, person_id, channel, subject, kind, purpose, transactional,
+                                       address, state, reason, finished_at)
+               VALUES ($1, $2, 'email', $3, 'campaign', 'campaign_news', false, $4, 'failed',
+                       '550 no such mailbox', now())
+               RETURNING *""",
+            uuid.uuid4(),
+            person.id,
+            marker,
+            person.email,
+        )
+        assert row is not None
+        await sender.publish_failure(conn, row, row["reason"])
 
 
-async def _notice_registration_and_reminder(pools: Pools, person_id: uuid.UUID, marker: str) -> None:
+async def _notice_registration_and_reminder(pools: Pools, person: Person, marker: str) -> None:
     pool, registration_id, meeting_id = pools["notifications"], uuid.uuid4(), uuid.uuid4()
     await pool.execute(
         """INSERT INTO notice_registrations
@@ -244,9 +261,9 @@ async def _notice_registration_and_reminder(pools: Pools, person_id: uuid.UUID, 
            VALUES ($1, $2, $3, 'en', $4, $5, 'confirmed', 1)""",
         registration_id,
         meeting_id,
-        person_id,
+        person.id,
         marker,
-        address("noticed"),
+        person.email,
     )
     await pool.execute(
         """INSERT INTO reminders (registration_id, offset_name, meeting_id, starts_at, due_at, state)
@@ -256,16 +273,16 @@ async def _notice_registration_and_reminder(pools: Pools, person_id: uuid.UUID, 
     )
 
 
-async def _survey_participant(pools: Pools, person_id: uuid.UUID, marker: str) -> None:
+async def _survey_participant(pools: Pools, person: Person, marker: str) -> None:
     await pools["notifications"].execute(
-        "INSERT INTO survey_participants (survey_id, person_id) VALUES ($1, $2)", uuid.uuid4(), person_id
+        "INSERT INTO survey_participants (survey_id, person_id) VALUES ($1, $2)", uuid.uuid4(), person.id
     )
 
 
-async def _unsubscribe(pools: Pools, person_id: uuid.UUID, marker: str) -> None:
-    await pools["notifications"].execute(
-        "INSERT INTO unsubscribes (person_id, channel, purpose) VALUES ($1, 'email', $2)", person_id, marker
-    )
+async def _unsubscribe(pools: Pools, person: Person, marker: str) -> None:
+    """As the one-click link does it (person.unsubscribed emitted)."""
+    async with pools["notifications"].acquire() as conn, conn.transaction():
+        assert await contacts.unsubscribe(conn, LinkFor(person.id, "email", "campaign_news"), "one_click")
 
 
 # By table, how to make a row and where the download holds it. Reminders and drafts name the
@@ -291,13 +308,12 @@ EXPORTED = {
         _notice_registration_and_reminder, "notice_registrations", marked=False
     ),
     "notifications.survey_participants": Exported(_survey_participant, "survey_participants", marked=False),
-    "notifications.unsubscribes": Exported(_unsubscribe, "unsubscribes"),
+    "notifications.unsubscribes": Exported(_unsubscribe, "unsubscribes", marked=False),
 }
 
 
-async def a_person_in_every_table(pools: Pools) -> tuple[uuid.UUID, dict[str, str], list[str]]:
-    """A registered person with a row in every exported table; the marker each row holds, and
-    their name, address and phone."""
+async def a_person_in_every_table(pools: Pools) -> tuple[Person, dict[str, str]]:
+    """A registered person with a row in every exported table, and the marker each row holds."""
     name, email = f"Export Person {secrets.token_hex(4)}", address("exported")
     phone = "+1" + "".join(secrets.choice("0123456789") for _ in range(10))
     async with pools["engagement"].acquire() as conn:
@@ -307,12 +323,13 @@ async def a_person_in_every_table(pools: Pools) -> tuple[uuid.UUID, dict[str, st
                 PersonRegistration(display_name=name, email=email, phone=phone, consent_to_contact=True),
             )
         ).person_id
+    person = Person(person_id, name, email, phone)
     # One marker per maker: one maker may make the rows of two tables.
     made = {e.make: f"marker-{e.make.__name__}-{secrets.token_hex(4)}" for e in EXPORTED.values()}
     for make, marker in made.items():
-        await make(pools, person_id, marker)
+        await make(pools, person, marker)
     markers = {table: made[exported.make] for table, exported in EXPORTED.items()}
-    return person_id, markers, [name, email, phone]
+    return person, markers
 
 
 async def test_every_table_naming_a_person_is_exported_or_excused(pools: Pools) -> None:
@@ -327,8 +344,8 @@ async def test_the_download_shows_a_row_of_every_table_naming_the_person(
     resident_settings: Settings,  # noqa: F811 (the fixture)
     others: dict[str, web.AppRunner],  # noqa: F811 (the fixture)
 ) -> None:
-    person_id, markers, _ = await a_person_in_every_table(pools)
-    document = await everything_on(pools["engagement"], resident_settings, person_id)
+    person, markers = await a_person_in_every_table(pools)
+    document = await everything_on(pools["engagement"], resident_settings, person.id)
     assert (document["complete"], document["missing"]) == (True, [])
     for table, exported in EXPORTED.items():
         part = document["services"][table.split(".")[0]].get(exported.key)

@@ -19,6 +19,7 @@ from shared.contracts import (
     SignInLinkRequested,
 )
 from shared.db import DbConnection
+from shared.erasure import erase_from_outbox
 from shared.ordering import ended, newer_than_applied
 
 # Projections in aggregate_positions: the latest sequence of the consent set and of the name,
@@ -129,10 +130,13 @@ async def on_sign_in_link_requested(
 
 
 async def on_person_erased(event: PersonErased, conn: DbConnection, envelope: Envelope) -> None:
-    """The contact point, every mail and the consent set's position go; the tombstone stays."""
+    """The contact point, every mail, the consent set's position and this service's own events
+    about them (notification.failed, person.unsubscribed: published or not, they name them) go;
+    the tombstone stays."""
     await newer_than_applied(conn, ERASED, envelope)
     await conn.execute("DELETE FROM contact_points WHERE person_id = $1", event.person_id)
     await mail.forget(conn, event.person_id)
+    await erase_from_outbox(conn, f"person:{event.person_id}")
     await conn.execute(
         "DELETE FROM aggregate_positions WHERE consumer = ANY($1) AND aggregate = $2",
         [CONSENTS, DETAILS],

@@ -1,0 +1,114 @@
+"""After ``person.erased`` is handled by all three services, no column of any table in any
+schema names the person or holds their name, e-mail or phone: the columns are read from
+information_schema (every text, uuid, jsonb and array column), so a table added later is
+scanned without editing this test. The person first gets a row in every table that names
+people (tests/test_person_export.py's makers, which that test keeps complete). Against the
+real PostgreSQL and RabbitMQ, every subscription of surveys and notifications consuming."""
+
+import asyncpg
+import pytest
+
+from services.engagement.people.erasing import Erasure, erase_person
+from services.notifications.app import SPEC as NOTIFICATIONS
+from services.surveys.app import SPEC as SURVEYS
+from shared.bus import Bus
+from shared.consumer import Consumer
+from shared.outbox import OutboxRelay
+from shared.runtime import declare_topology
+from shared.settings import Settings
+from tests.support.waiting import eventually
+from tests.test_people_registration import Start
+from tests.test_person_export import SCHEMAS, a_person_in_every_table
+
+# What may still hold the person's id after their erasure, each with why; never their contact data.
+TOMBSTONES = {
+    "engagement.erased_people.person_id": "the id is never registered again, nothing more is emitted",
+    "engagement.outbox.aggregate": "person.erased itself, for the other services",
+    "engagement.outbox.payload": "person.erased itself, for the other services",
+    "engagement.aggregate_sequences.aggregate": "the person's last sequence, which person.erased carries",
+    "surveys.aggregate_sequences.aggregate": "its events' last sequence: a later one is ordered after",
+    "notifications.aggregate_sequences.aggregate": "its events' last sequence: a later one is ordered after",
+    "surveys.aggregate_positions.aggregate": "a late person.registered is refused",
+    "notifications.aggregate_positions.aggregate": "a late consent or detail event is refused",
+}
+SCANNED_TYPES = ["text", "character varying", "uuid", "jsonb", "json", "ARRAY"]
+
+
+async def columns_holding(pool: asyncpg.Pool, needles: list[str]) -> set[str]:
+    """Every schema.table.column, in the three schemas, with a value holding one of ``needles``
+    (case-insensitive; arrays and jsonb read as their text)."""
+    columns = await pool.fetch(
+        """SELECT c.table_schema, c.table_name, array_agg(c.column_name::text ORDER BY c.column_name) AS names
+           FROM information_schema.columns c
+           JOIN information_schema.tables t USING (table_schema, table_name)
+           WHERE t.table_type = 'BASE TABLE' AND c.table_schema = ANY ($1) AND c.data_type = ANY ($2)
+           GROUP BY c.table_schema, c.table_name""",
+        SCHEMAS,
+        SCANNED_TYPES,
+    )
+    assert len(columns) > 40  # the scan reads the schemas, not nothing
+    lowered = [n.lower() for n in needles]
+    found = set()
+    for table in columns:
+        name = f'"{table["table_schema"]}"."{table["table_name"]}"'
+        for column in table["names"]:
+            if await pool.fetchval(
+                f"""SELECT EXISTS (SELECT FROM {name} AS r, unnest($1::text[]) AS n
+                                   WHERE strpos(lower(r."{column}"::text), n) > 0)""",
+                lowered,
+            ):
+                found.add(f"{table['table_schema']}.{table['table_name']}.{column}")
+    return found
+
+
+@pytest.fixture
+async def consuming(settings: Settings, bus: Bus, pools: dict[str, asyncpg.Pool], background: Start) -> None:
+    """engagement's relay and every subscription of surveys and notifications (their senders
+    and schedulers do not run: nothing here is to be sent)."""
+    for spec in (SURVEYS, NOTIFICATIONS):
+        await declare_topology(bus, spec.subscriptions)
+    background(OutboxRelay(pools["engagement"], bus, "engagement", settings).run())
+    for spec in (SURVEYS, NOTIFICATIONS):
+        for subscription in spec.subscriptions:
+            background(Consumer(bus, pools[spec.name], subscription, settings).run())
+
+
+@pytest.mark.usefixtures("consuming")
+async def test_after_erasure_nothing_in_any_column_names_the_person(pools: dict[str, asyncpg.Pool]) -> None:
+    engagement = pools["engagement"]
+    person, _ = await a_person_in_every_table(pools)
+    needles = [str(person.id), person.name, person.email, person.phone]
+    before = await columns_holding(engagement, needles)
+    # Every service holds them, in tables old and new.
+    assert {
+        "engagement.people.email",
+        "engagement.meeting_registrations.person_id",
+        "surveys.invitations.person_id",
+        "surveys.responses.person_id",
+        "notifications.deliveries.address",
+        "notifications.notice_registrations.email",
+        "notifications.unsubscribes.person_id",
+    } <= before
+
+    async with engagement.acquire() as conn:
+        assert await erase_person(conn, person.id) is Erasure.ERASED
+
+    left = await eventually(
+        lambda: columns_holding(engagement, needles), lambda found: found <= set(TOMBSTONES), timeout=60
+    )
+    assert left - set(TOMBSTONES) == set()
+    # The tombstones hold the pseudonymous id only.
+    contact = await columns_holding(engagement, [person.name, person.email, person.phone])
+    assert contact == set()
+
+
+async def test_every_tombstone_names_a_column_that_exists(pools: dict[str, asyncpg.Pool]) -> None:
+    existing = {
+        f"{r['table_schema']}.{r['table_name']}.{r['column_name']}"
+        for r in await pools["engagement"].fetch(
+            "SELECT table_schema, table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = ANY ($1)",
+            SCHEMAS,
+        )
+    }
+    assert set(TOMBSTONES) <= existing
