@@ -205,12 +205,12 @@ async def test_the_campaign_page_shows_who_responded_against_the_population_nami
         "renter": (1, 500),
     }
     assert tenure["index"] == 0.6  # 1 - (|0.9 - 0.5| + |0.1 - 0.5|) / 2
-    assert (reach["contacted"], reach["registered"], reach["attended"]) == (None, None, None)
+    assert (reach["contacted"], reach["registered"], reach["attended"]) == (0, None, None)
 
     html = await (await engagement.get(page, headers=ADMIN)).text()
     outreach = cells(html, "Outreach so far")
     assert outreach == [
-        ["Contacted", "not yet measured"],
+        ["Contacted", "0 people reached by its news"],
         ["Responded", "11 responses to its surveys"],
         ["Registered", "not yet measured"],
         ["Attended", "not yet measured"],

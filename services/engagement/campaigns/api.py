@@ -10,6 +10,7 @@ from aiohttp import web
 
 from services.engagement.campaigns import responses, store
 from services.engagement.campaigns.changes import Refused, Writer
+from services.engagement.campaigns.contacted import contacted
 from services.engagement.campaigns.models import (
     Audience,
     AudienceSize,
@@ -69,6 +70,7 @@ async def reach_of(pool: asyncpg.Pool, campaign_id: UUID, audience: Audience) ->
         responded=await responses.responded(pool, campaign_id),
         responded_bands=await responses.responded_by_band(pool, campaign_id),
         population=await responses.population(pool, audience),
+        contacted=await contacted(pool, campaign_id),
     )
 
 

@@ -11,8 +11,9 @@ and the households alike, so their shares stay comparable.
 Who responded (to the campaign's surveys: campaigns/responses.py counts them) is set beside the
 audience's population one dimension at a time, by the same rules as a survey's results
 (services/surveys/results/representativeness.py), naming the most under-represented bands.
-Contacted, registered and attended are measured by what sends and what holds meetings, not built
-yet: none until they are."""
+Contacted is the people its news reached (notifications' campaign.contacted, counted in
+campaigns/contacted.py); registered and attended are measured by what holds meetings, not
+counted per campaign yet: none until they are."""
 
 from collections.abc import Mapping
 from fractions import Fraction
@@ -65,8 +66,10 @@ class Reach(BaseModel, frozen=True):
         description="per dimension with respondents or a population figure, the respondents' bands "
         "against the audience's population; under_represented names the bands most under first"
     )
-    # Measured by what is not built yet (sending, meetings): none until it is.
-    contacted: None = None
+    contacted: int = Field(
+        default=0, ge=0, description="people its news reached (accepted by the mail server)"
+    )
+    # Measured by what is not counted per campaign yet (meetings): none until it is.
     registered: None = None
     attended: None = None
 
@@ -113,6 +116,7 @@ def reach(
     responded: int = 0,
     responded_bands: Bands | None = None,
     population: Bands | None = None,
+    contacted: int = 0,
 ) -> Reach:
     compared = shares(regions)
 
@@ -137,4 +141,5 @@ def reach(
         under_represented=tuple(under_represented(regions)[:NAMED]),
         responded=responded,
         respondents=respondents(responded_bands or {}, population or {}),
+        contacted=contacted,
     )

@@ -16,6 +16,7 @@ from typing import Any
 
 import asyncpg
 
+from services.notifications.campaign_reach import tell_contacted
 from services.notifications.deliveries import compose, rules, store
 from services.notifications.deliveries.transports import (
     Refused,
@@ -188,6 +189,9 @@ class Worker:
             for row, (state, reason, _, _) in zip(rows, outcomes, strict=True):
                 if state == "failed":
                     await publish_failure(conn, row, reason or "")
+            await tell_contacted(
+                conn, [r["id"] for r, o in zip(rows, outcomes, strict=True) if o[0] == "sent"]
+            )
 
 
 async def publish_failure(conn: DbConnection, row: asyncpg.Record, reason: str) -> None:
