@@ -36,6 +36,7 @@ class Method(enum.StrEnum):
     ORGANIZER = "organizer"
     IMPORT = "import"
     CLI = "cli"
+    UNSUBSCRIBE_LINK = "unsubscribe_link"  # a message's one-click link or the preferences page
 
 
 # Who may make a change each way: the person alone on their own forms and links; an organizer's
@@ -47,6 +48,7 @@ _MAKERS: dict[Method, frozenset[str]] = {
     Method.ORGANIZER: frozenset({"account"}),
     Method.IMPORT: frozenset({"account"}),
     Method.CLI: frozenset({"account", "operator"}),
+    Method.UNSUBSCRIBE_LINK: frozenset({"person"}),
 }
 
 
