@@ -5,11 +5,13 @@ one statement, with ``notification.failed`` for each permanent failure in the sa
 
 A claimed row holds a lease committed before sending: a sender killed mid-send leaves its
 leases to run out, and the sweep records those rows failed as interrupted instead of sending
-them again (the server may have taken them). Nothing else is sent twice: a row is claimed by
-one sender at a time and a sent row is never claimed again."""
+them again (the server may have taken them). A live sender renews its batch's leases as it
+goes (leases.py), so a slow one is not taken for dead. Nothing else is sent twice: a row is
+claimed by one sender at a time and a sent row is never claimed again."""
 
 import asyncio
 import logging
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +19,7 @@ from typing import Any
 import asyncpg
 
 from services.notifications.campaign_reach import tell_contacted
-from services.notifications.deliveries import compose, rules, store
+from services.notifications.deliveries import compose, leases, rules, store
 from services.notifications.deliveries.transports import (
     Refused,
     SmsTransport,
@@ -121,7 +123,16 @@ class Worker:
             )
         outcomes: list[Outcome] = []
         unreachable: Unreachable | None = None
+        lease = self.settings.notice_lease_s
+        renewed, held = time.monotonic(), {r["id"] for r in rows}
         for row in rows:
+            if time.monotonic() - renewed > lease / 3:  # the whole batch: sent rows await their record too
+                async with self.pool.acquire() as conn:
+                    held = await leases.renew(conn, token, [r["id"] for r in rows], lease)
+                renewed = time.monotonic()
+            if row["id"] not in held:  # swept while this sender was slow: the sweep's verdict stands
+                outcomes.append(("pending", None, None, False))
+                continue
             if unreachable is not None:
                 outcomes.append(("pending", None, None, False))
                 continue
