@@ -2,8 +2,8 @@
 the survey's own rules, build the same ``response.submitted`` envelope and the response's tally
 increments (the platform's pure functions: they are the survey's rules, not its plumbing), and
 write a batch of responses in ONE statement: the submission keys, the responses, the totals,
-tallies and cross-tabs (summed over the batch, upserted in a fixed order), the outbox rows and
-one NOTIFY."""
+tallies and cross-tabs (summed over the batch, sent as JSON rows as recording.py sends them,
+upserted in a fixed order), the outbox rows and one NOTIFY."""
 
 import asyncio
 import json
@@ -165,45 +165,53 @@ stored AS (
     SELECT id, s, v, a::jsonb, r, p, c, now()
     FROM unnest($3::uuid[], $2::uuid[], $4::int[], $5::text[], $6::uuid[], $7::text[], $8::uuid[])
          AS t(id, s, v, a, r, p, c)),
+versions AS (
+    SELECT * FROM unnest($9::uuid[], $10::int[]) WITH ORDINALITY AS v(survey_id, version, n)),
 totals AS (
     INSERT INTO surveys.survey_totals AS t (survey_id, version, responses)
-    SELECT * FROM unnest($9::uuid[], $10::int[], $11::int[])
+    SELECT v.survey_id, v.version, (c->>1)::int
+    FROM json_array_elements($11::json) WITH ORDINALITY AS cells(c, i) JOIN versions v ON v.n = (c->>0)::int
+    ORDER BY cells.i
     ON CONFLICT (survey_id, version) DO UPDATE SET responses = t.responses + excluded.responses),
 tallied AS (
     INSERT INTO surveys.tallies AS t (survey_id, version, question, bucket, responses)
-    SELECT * FROM unnest($12::uuid[], $13::int[], $14::text[], $15::text[], $16::int[])
+    SELECT v.survey_id, v.version, c->>1, c->>2, (c->>3)::int
+    FROM json_array_elements($12::json) WITH ORDINALITY AS cells(c, i) JOIN versions v ON v.n = (c->>0)::int
+    ORDER BY cells.i
     ON CONFLICT (survey_id, version, question, bucket)
     DO UPDATE SET responses = t.responses + excluded.responses),
 crossed AS (
     INSERT INTO surveys.crosstab_tallies AS t
-        (survey_id, version, "by", by_bucket, question, bucket, responses)
-    SELECT * FROM unnest($17::uuid[], $18::int[], $19::text[], $20::text[], $21::text[], $22::text[],
-                         $23::int[])
+        (survey_id, version, "by", question, bucket, by_bucket, responses)
+    SELECT v.survey_id, v.version, c->>1, c->>2, c->>3, c->>4, (c->>5)::int
+    FROM json_array_elements($13::json) WITH ORDINALITY AS cells(c, i) JOIN versions v ON v.n = (c->>0)::int
+    ORDER BY cells.i
     ON CONFLICT (survey_id, version, "by", question, bucket, by_bucket)
     DO UPDATE SET responses = t.responses + excluded.responses),
 written AS (
     INSERT INTO surveys.outbox (event_id, routing_key, payload)
-    SELECT id, 'response.submitted', body::jsonb FROM unnest($24::uuid[], $25::text[]) AS e(id, body))
+    SELECT id, 'response.submitted', body::jsonb FROM unnest($14::uuid[], $15::text[]) AS e(id, body))
 SELECT pg_notify('surveys_outbox', '')"""
 
 
-def _columns(counts: Mapping[tuple[Any, ...], int], width: int) -> list[list[Any]]:
-    """One list per column, rows sorted so that two batches lock shared cells in one order."""
-    rows = sorted(counts.items(), key=lambda item: tuple(str(part) for part in item[0]))
-    return [[key[i] for key, _ in rows] for i in range(width)] + [[n for _, n in rows]]
+def _rows(counts: Mapping[tuple[Any, ...], int]) -> str:
+    """JSON rows (the key, then the count), sorted so that two batches lock shared cells in one
+    order: as recording.py sends them, cheaper to encode than one array per column."""
+    return json.dumps([[*key, n] for key, n in sorted(counts.items())])
 
 
 async def write_responses(conn: DbConnection, batch: Sequence[Response]) -> None:
-    totals: Counter[tuple[UUID, int]] = Counter()
-    tallies: Counter[tuple[UUID, int, str, str]] = Counter()
-    crossed: Counter[tuple[UUID, int, str, str, str, str]] = Counter()
+    versions: dict[tuple[UUID, int], int] = {}
+    totals: Counter[tuple[int]] = Counter()
+    tallies: Counter[tuple[int, str, str]] = Counter()
+    crossed: Counter[tuple[int, str, str, str, str]] = Counter()
     for r in batch:
-        key = (r.survey.id, r.survey.version)
-        totals[key] += 1
-        for cell, n in r.tallied.items():
-            tallies[(*key, *cell)] += n
-        for cross, n in r.crossed.items():
-            crossed[(*key, *cross)] += n
+        key = versions.setdefault((r.survey.id, r.survey.version), len(versions) + 1)
+        totals[(key,)] += 1
+        for (question, bucket), n in r.tallied.items():
+            tallies[(key, question, bucket)] += n
+        for (by, by_bucket, question, bucket), n in r.crossed.items():
+            crossed[(key, by, question, bucket, by_bucket)] += n
     await conn.execute(
         _WRITE,
         [r.key for r in batch],
@@ -214,9 +222,11 @@ async def write_responses(conn: DbConnection, batch: Sequence[Response]) -> None
         [r.region_id for r in batch],
         [r.postal_code for r in batch],
         [r.survey.campaign_id for r in batch],
-        *_columns(totals, 2),
-        *_columns(tallies, 4),
-        *_columns(crossed, 6),
+        [survey_id for survey_id, _ in versions],
+        [version for _, version in versions],
+        _rows(totals),
+        _rows(tallies),
+        _rows(crossed),
         [r.event_id for r in batch],
         [r.event for r in batch],
     )

@@ -11,6 +11,12 @@ The load is wrk: 2 threads, keep-alive connections, every request a new submissi
 a few hundred residents' plausible answers (bench.survey_setup) to a confidential survey with
 public access and the demographics section, so every request writes a submission key, a response,
 its tallies and cross-tabs and an outbox row.
+
+At saturation latency is the queue: with every connection sending again as soon as it is answered,
+the mean is connections / rate (64 / 1,000/s = 64 ms) whatever the path costs. So each run also
+offers about PACED_RATE responses/s (each connection waits connections / PACED_RATE s before its
+next request: wrk's ``delay()``, as wrk2 is not installed; a closed loop with think time, so the
+offered rate falls a little below PACED_RATE as answers slow down) and reports that phase's p50/p99.
 """
 
 import dataclasses
@@ -38,6 +44,7 @@ from services.surveys.app import SPEC as SURVEYS
 from shared.settings import Settings
 
 BODIES = 500  # distinct answers, cycled through
+PACED_RATE = 250  # responses/s of the paced phase: under half the floor's rate on this (shared) machine
 WRK_SCRIPT = """
 local answers = {%(answers)s}
 function request()
@@ -47,7 +54,7 @@ function request()
   local headers = {["Content-Type"] = "application/json"}
   return wrk.format("POST", "/api/v1/surveys/%(slug)s/responses", headers, body)
 end
--- The first refusals' bodies, in wrk's output (which the bench shows when a run fails).
+%(pacing)s-- The first refusals' bodies, in wrk's output (which the bench shows when a run fails).
 local refused = 0
 function response(status, headers, body)
   if status >= 300 and refused < 3 then
@@ -65,10 +72,13 @@ EMPTY = """TRUNCATE surveys.submissions, surveys.responses, surveys.survey_total
 SERVICE, FLOOR = "service", "floor"
 
 
-def wrk_script(survey: BenchSurvey, seed: int = 15) -> str:
+def wrk_script(survey: BenchSurvey, seed: int = 15, delay_ms: float | None = None) -> str:
+    """The script sending responses; with ``delay_ms``, each connection waits that long before
+    each request (wrk measures latency from the request's sending, not its delay)."""
     rng = random.Random(seed)
     bodies = ", ".join(f"[==[{json.dumps(answers(rng))}]==]" for _ in range(BODIES))
-    return ingest.WRK_NUMBERING + WRK_SCRIPT % {"answers": bodies, "slug": survey.slug}
+    pacing = "" if delay_ms is None else f"function delay()\n  return {delay_ms:.1f}\nend\n"
+    return ingest.WRK_NUMBERING + WRK_SCRIPT % {"answers": bodies, "slug": survey.slug, "pacing": pacing}
 
 
 class SurveyTargets:
@@ -237,13 +247,18 @@ async def measure(
         insert = PGBENCH_SCRIPT % {"survey": survey.id, "answers": json.dumps(answers(random.Random(0)))}
         script = work / "respond.lua"
         script.write_text(wrk_script(survey))
+        paced_script = work / "respond-paced.lua"
+        paced_script.write_text(wrk_script(survey, delay_ms=sizes.connections * 1000 / PACED_RATE))
         targets.start()
         runs = []
         for run in range(1, sizes.runs + 1):
-            http = {}
+            http, paced = {}, {}
             for target in (SERVICE, FLOOR) if run % 2 else (FLOOR, SERVICE):
                 http[target] = await measure_http(
                     targets, owner, target, script, seconds=sizes.seconds, connections=sizes.connections
+                )
+                paced[target] = await measure_http(
+                    targets, owner, target, paced_script, seconds=sizes.seconds, connections=sizes.connections
                 )
             tps = await ingest.pgbench(
                 box.settings.migration_database_url,
@@ -255,6 +270,7 @@ async def measure(
             await owner.execute("TRUNCATE bench_pgbench.responses")
             await owner.execute(EMPTY)
             a, b = http[SERVICE].http, http[FLOOR].http
+            pa, pb = paced[SERVICE].http, paced[FLOOR].http
             parties = {
                 **{f"cpu_ms_{party}": round(ms, 3) for party, ms in http[SERVICE].cpu_ms.items()},
                 **{f"floor_cpu_ms_{party}": round(ms, 3) for party, ms in http[FLOOR].cpu_ms.items()},
@@ -273,12 +289,21 @@ async def measure(
                         "cpu_ms_per_request": round(a.cpu_ms_per_request, 3),
                         "floor_cpu_ms_per_request": round(b.cpu_ms_per_request, 3),
                         **parties,
+                        "paced_offered_per_s": PACED_RATE,
+                        "paced_rate": pa.rate,
+                        "paced_p50_ms": pa.p50_ms,
+                        "paced_p99_ms": pa.p99_ms,
+                        "floor_paced_rate": pb.rate,
+                        "floor_paced_p50_ms": pb.p50_ms,
+                        "floor_paced_p99_ms": pb.p99_ms,
                     },
                 )
             )
             console.log(
                 f"run {run}: survey responses {a.rate:,.0f}/s p50/p99 {a.p50_ms:.0f}/{a.p99_ms:.0f} ms "
                 f"(floor {b.rate:,.0f}/s, {b.p50_ms:.0f}/{b.p99_ms:.0f} ms), pgbench {tps:,.0f} tps; "
+                f"paced at {PACED_RATE}/s: {pa.rate:,.0f}/s p50/p99 {pa.p50_ms:.1f}/{pa.p99_ms:.1f} ms "
+                f"(floor {pb.rate:,.0f}/s, {pb.p50_ms:.1f}/{pb.p99_ms:.1f} ms); "
                 "CPU ms/response "
                 + ", ".join(
                     f"{p} {http[SERVICE].cpu_ms[p]:.3f} (floor {http[FLOOR].cpu_ms[p]:.3f})" for p in PARTIES
