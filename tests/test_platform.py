@@ -2,6 +2,8 @@
 data loaded once, and SIGINT (Ctrl-C) stopping every process it started."""
 
 import asyncio
+import email
+import email.policy
 import os
 import re
 import signal
@@ -11,10 +13,13 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
+import icalendar
 import psutil
 import pytest
 
 from deploy.stack import prepare
+from services.engagement import demo
+from services.notifications.calendar import uid
 from services.surveys import demo as survey_demo
 from shared.db import drop_database
 from shared.settings import Settings
@@ -37,6 +42,26 @@ async def platform_settings(run_settings: Settings, tmp_path: Path) -> AsyncIter
     )
     yield settings
     await drop_database(settings.migration_database_url)
+
+
+async def invites_in(inbox: Path) -> set[tuple[str, str, int, str]]:
+    """(METHOD, UID, SEQUENCE, STATUS) of every calendar entry in the sink's messages."""
+    found = set()
+    for path in inbox.iterdir() if inbox.is_dir() else ():
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for part in message.walk():
+            if part.get_content_type() == "text/calendar":
+                calendar = icalendar.Calendar.from_ical(part.get_payload(decode=True))
+                for entry in calendar.walk("VEVENT"):
+                    found.add(
+                        (
+                            str(calendar["METHOD"]),
+                            str(entry["UID"]),
+                            int(entry["SEQUENCE"]),
+                            str(entry["STATUS"]),
+                        )
+                    )
+    return found
 
 
 async def test_make_run_serves_one_address_and_stops_cleanly(
@@ -114,6 +139,14 @@ async def test_make_run_serves_one_address_and_stops_cleanly(
             return [m.read_text() for m in inbox.iterdir()] if inbox.is_dir() else []
 
         await eventually(mailed, lambda mails: any("proxy@example.org" in m for m in mails), timeout=60)
+        # The demo's meetings reached their registrants' mailboxes in the sink: the webinar's
+        # invitation and its update (one UID, rising SEQUENCE), the hearing's cancellation.
+        webinar, hearing = uid(str(demo.DEMO_WEBINAR_ID)), uid(str(demo.DEMO_HEARING_ID))
+        wanted = {("REQUEST", webinar, 0, "CONFIRMED"), ("REQUEST", webinar, 1, "CONFIRMED")}
+        wanted.add(("CANCEL", hearing, 1, "CANCELLED"))
+        await eventually(
+            lambda: invites_in(tmp_path / "mail" / "new"), lambda found: wanted <= found, timeout=90
+        )
         # Loading the demo data again (a second `make run`) changes nothing.
         assert (await prepare(platform_settings))["demo_people"] == 0
     finally:

@@ -199,6 +199,12 @@ DEMO_WEBINAR_ID = uuid.uuid5(_NAMESPACE, "meeting:equity-indicators")
 DEMO_HEARING_ID = uuid.uuid5(_NAMESPACE, "meeting:land-use-hearing")
 
 
+def _registrant(person: PersonRegistration) -> RegistrationFields:
+    return RegistrationFields(
+        display_name=person.display_name, email=person.email, phone=person.phone, language=person.language
+    )
+
+
 async def load_meetings(conn: DbConnection) -> int:
     """The two demo meetings; returns how many were new (an edit made since is kept). Needs
     load and load_community first (their people register; their CoPs host)."""
@@ -241,19 +247,16 @@ async def load_meetings(conn: DbConnection) -> int:
         if await meeting_changes.schedule(conn, DEMO_WEBINAR_ID, webinar, None, None, is_demo=True):
             new += 1
             for person in DEMO_PEOPLE[:4]:
-                registrant = RegistrationFields(
-                    display_name=person.display_name,
-                    email=person.email,
-                    phone=person.phone,
-                    language=person.language,
-                )
-                await registering.register_in(conn, DEMO_WEBINAR_ID, registrant, None)
+                await registering.register_in(conn, DEMO_WEBINAR_ID, _registrant(person), None)
             before = await meeting_changes.locked(conn, DEMO_WEBINAR_ID)
             assert before is not None  # scheduled a moment ago
             later = webinar.model_copy(update={"starts": at(28, 13), "ends": at(28, 14)})
             await meeting_changes.change(conn, before, later, None, None)
         if await meeting_changes.schedule(conn, DEMO_HEARING_ID, hearing, None, None, is_demo=True):
             new += 1
+            # Registered first, so that its cancellation reaches someone's mailbox (and calendar).
+            for person in DEMO_PEOPLE[1:3]:
+                await registering.register_in(conn, DEMO_HEARING_ID, _registrant(person), None)
             before = await meeting_changes.locked(conn, DEMO_HEARING_ID)
             assert before is not None
             await meeting_changes.cancel(conn, before, None, None)
