@@ -50,10 +50,10 @@ def test_regions_without_households_or_without_audience_are_not_compared() -> No
     assert result.regions[0].representation is None and result.under_represented == ()
 
 
-def test_nothing_that_is_not_measured_is_given_a_number() -> None:
+def test_a_campaign_no_one_answered_or_came_to_counts_zero() -> None:
     result = reach(AudienceSize(people=1, consenting=1), [region("A", 1, 10)])
-    assert (result.contacted, result.registered, result.attended) == (None, None, None)
-    assert result.responded == 0 and result.respondents == ()  # measured: no one yet
+    assert (result.registered, result.attended, result.responded) == (0, 0, 0)  # no one yet
+    assert result.respondents == ()
 
 
 @given(regions)

@@ -205,15 +205,15 @@ async def test_the_campaign_page_shows_who_responded_against_the_population_nami
         "renter": (1, 500),
     }
     assert tenure["index"] == 0.6  # 1 - (|0.9 - 0.5| + |0.1 - 0.5|) / 2
-    assert (reach["contacted"], reach["registered"], reach["attended"]) == (0, None, None)
+    assert (reach["contacted"], reach["registered"], reach["attended"]) == (0, 0, 0)
 
     html = await (await engagement.get(page, headers=ADMIN)).text()
     outreach = cells(html, "Outreach so far")
     assert outreach == [
         ["Contacted", "0 people reached by its news"],
         ["Responded", "11 responses to its surveys"],
-        ["Registered", "not yet measured"],
-        ["Attended", "not yet measured"],
+        ["Registered", "0 people of the audience holding or waiting for a seat at its meetings"],
+        ["Attended", "0 people of the audience came to its meetings"],
     ]
     assert "Most under-represented: Renter." in html
     assert cells(html, "Tenure of the respondents, against the audience's population")[1:] == [

@@ -259,7 +259,7 @@ async def test_the_audience_counts_people_by_region_zip_cop_and_tag_but_not_the_
     assert reach["audience"] == {"people": 5, "consenting": 2}
     assert [r["people"] for r in reach["regions"]] == [2]
     assert reach["contacted"] == 0  # counted from notifications' sends (tests/test_campaign_contacted.py)
-    assert {reach[m] for m in ("registered", "attended")} == {None}
+    assert (reach["registered"], reach["attended"]) == (0, 0)  # tests/test_campaign_reach_meetings.py
     assert reach["responded"] == 0  # measured now (tests/test_campaign_responses.py): no one yet
 
 
@@ -320,7 +320,7 @@ async def test_the_console_keeps_what_was_typed_beside_an_error_then_saves_shows
     assert saved.status == 303
     location = saved.headers["Location"]
     page = await (await engagement.get(location, headers=organizer)).text()
-    assert "0 people in the audience" in page and "not yet measured" in page
+    assert "0 people in the audience" in page and "0 people of the audience came to its meetings" in page
     launched = await engagement.post(
         location.split("?")[0] + "/launch",
         data={"csrf": csrf_of(page)},
@@ -341,7 +341,7 @@ async def test_the_console_keeps_what_was_typed_beside_an_error_then_saves_shows
     )
     assert refused_launch.status == 403
     spanish = await engagement.get(location.split("?")[0] + "?lang=es", headers=organizer)
-    assert "no medido aún" in await spanish.text()
+    assert "0 personas del público asistieron a sus reuniones" in await spanish.text()
 
 
 async def test_the_demo_campaign_loads_once_over_the_bay_area_counties(

@@ -64,12 +64,15 @@ async def reach_of(pool: asyncpg.Pool, campaign_id: UUID, audience: Audience) ->
         RegionCount.model_validate({**dict(row), "responded": by_region.get(row["region_id"], 0)})
         for row in await store.region_counts(pool, audience)
     ]
+    meetings = await store.meeting_reach(pool, campaign_id, audience)
     return reach(
         size,
         counts,
         responded=await responses.responded(pool, campaign_id),
         responded_bands=await responses.responded_by_band(pool, campaign_id),
         population=await responses.population(pool, audience),
+        registered=meetings["registered"],
+        attended=meetings["attended"],
         contacted=await contacted(pool, campaign_id),
     )
 

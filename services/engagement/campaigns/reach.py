@@ -12,8 +12,8 @@ Who responded (to the campaign's surveys: campaigns/responses.py counts them) is
 audience's population one dimension at a time, by the same rules as a survey's results
 (services/surveys/results/representativeness.py), naming the most under-represented bands.
 Contacted is the people its news reached (notifications' campaign.contacted, counted in
-campaigns/contacted.py); registered and attended are measured by what holds meetings, not
-counted per campaign yet: none until they are."""
+campaigns/contacted.py). Registered and attended are the audience's people holding a seat or
+waiting for one at its linked meetings, and those who came (counted in store.meeting_reach)."""
 
 from collections.abc import Mapping
 from fractions import Fraction
@@ -69,9 +69,14 @@ class Reach(BaseModel, frozen=True):
     contacted: int = Field(
         default=0, ge=0, description="people its news reached (accepted by the mail server)"
     )
-    # Measured by what is not counted per campaign yet (meetings): none until it is.
-    registered: None = None
-    attended: None = None
+    registered: int = Field(
+        default=0,
+        ge=0,
+        description="people of the audience holding a seat or waiting for one at its meetings",
+    )
+    attended: int = Field(
+        default=0, ge=0, description="people of the audience who came to one of its meetings"
+    )
 
 
 def _parts(regions: list[RegionCount]) -> list[Part[UUID]]:
@@ -117,6 +122,8 @@ def reach(
     responded_bands: Bands | None = None,
     population: Bands | None = None,
     contacted: int = 0,
+    registered: int = 0,
+    attended: int = 0,
 ) -> Reach:
     compared = shares(regions)
 
@@ -141,5 +148,7 @@ def reach(
         under_represented=tuple(under_represented(regions)[:NAMED]),
         responded=responded,
         respondents=respondents(responded_bands or {}, population or {}),
+        registered=registered,
+        attended=attended,
         contacted=contacted,
     )

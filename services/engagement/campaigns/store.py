@@ -222,6 +222,26 @@ async def region_counts(conn: Db, audience: Audience) -> list[asyncpg.Record]:
     )
 
 
+# Who of the audience registered for the campaign's linked meetings ($6: the campaign): holding a
+# seat or waiting for one now, and who came (marked at check-in). People, not registrations: a
+# parent registering two children with one address is one person of the audience.
+_MEETING_REACH = (
+    _AUDIENCE  # noqa: S608
+    + """ SELECT count(DISTINCT r.person_id) FILTER (WHERE r.status IN ('confirmed', 'waitlisted'))
+                     AS registered,
+                 count(DISTINCT r.person_id) FILTER (WHERE r.attended_at IS NOT NULL) AS attended
+          FROM meeting_registrations r JOIN audience a ON a.id = r.person_id
+          WHERE r.meeting_id = ANY ((SELECT meeting_ids FROM campaigns WHERE id = $6)::uuid[])"""
+)
+
+
+async def meeting_reach(conn: Db, campaign_id: UUID, audience: Audience) -> asyncpg.Record:
+    """The audience's people registered for the campaign's meetings (registered) and come (attended)."""
+    row = await conn.fetchrow(_MEETING_REACH, *_audience_parameters(audience), campaign_id)
+    assert row is not None  # an aggregate always answers
+    return row
+
+
 async def choosable_regions(conn: Db) -> list[asyncpg.Record]:
     """Regions a form lists: not single ZIPs or tracts (an import brings them by the thousand;
     ZIP codes are typed instead)."""
