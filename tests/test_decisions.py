@@ -205,6 +205,8 @@ async def test_a_decision_from_proposal_to_outcome_is_in_the_ledger_step_by_step
     assert event["routing_key"] == "decision.recorded"
     assert data["outcome"] == "approved" and data["survey_ids"] == [str(survey_id)]
     assert data["page_path"] == f"/decisions/{decision_id}"
+    # What notifications tells each participant (tests/test_decision_outcome_notices.py).
+    assert data["rationale"] == recording["rationale"] and data["input_used"] == recording["input_used"]
     assert (await post("/assessment", ASSESSMENT, 409, method="PUT"))["detail"].startswith("the assessment")
     verification = await (await engagement.get("/api/v1/ledger/verification")).json()
     assert verification["verifies"] is True and verification["entries"] >= 10
