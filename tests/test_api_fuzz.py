@@ -94,8 +94,10 @@ async def test_every_api_answers_as_its_openapi_document_says(platform: Platform
             platform.address.rstrip("/"),
             "--checks",
             "all",
+            # Per operation: engagement alone has some 70 now, and 200 each took it past four
+            # minutes on a loaded machine; its coverage phase still tries every field's edges.
             "--max-examples",
-            "200",
+            "60",
             "--workers",
             "1",
             "--seed",
@@ -104,7 +106,7 @@ async def test_every_api_answers_as_its_openapi_document_says(platform: Platform
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
-        report, _ = await asyncio.wait_for(run.communicate(), timeout=240)
+        report, _ = await asyncio.wait_for(run.communicate(), timeout=900)  # a guard against a hang
         assert run.returncode == 0, f"schemathesis on {name}:\n{report.decode()}"
 
 

@@ -324,3 +324,11 @@ async def test_the_list_holds_the_callers_organisations_surveys_searched_and_pag
     everything = await (await surveys.get(API, headers=headers)).json()
     assert {item["organisation_id"] for item in everything["items"]} == {str(organisation_id)}
     assert (await surveys.get(API, params={"page": 0}, headers=headers)).status == 422
+
+
+async def test_the_tally_is_not_taken_for_a_survey(surveys: TestClient) -> None:
+    """/api/v1/surveys/tally and /api/v1/surveys/{survey_id} share a prefix: a PATCH of the tally
+    is a 405 that offers only what the tally allows."""
+    refused = await surveys.patch("/api/v1/surveys/tally", json={}, headers=as_("admin"))
+    assert refused.status == 405
+    assert "PATCH" not in refused.headers["Allow"]

@@ -27,7 +27,12 @@ class ResponseRequest(BaseModel):
     submission_key: UUID = Field(description="a random key minted with the form: a retry sends it again")
     invitation: Token | None = Field(default=None, description="the token of the invitation link")
     language: LanguageCode | None = None
-    answers: dict[Identifier, Any] = Field(max_length=1000, description="question id -> answer")
+    # additionalProperties: the document says what the model refuses, a key that is no question id.
+    answers: dict[Identifier, Any] = Field(
+        max_length=1000,
+        description="question id -> answer",
+        json_schema_extra={"additionalProperties": False},
+    )
 
 
 class ResponseRecorded(BaseModel):

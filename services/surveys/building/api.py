@@ -35,6 +35,9 @@ from shared.problems import Problem, parse_json, validation_problem
 ORGANIZER = Need(Role.ORGANIZER)
 SURVEYS = "/api/v1/surveys"
 SURVEY = SURVEYS + "/{survey_id}"
+# Routed only for a UUID: /api/v1/surveys/tally is another resource, which a bare {survey_id}
+# would also match (its 405 then advertised this one's PATCH).
+_ROUTED = SURVEYS + "/{survey_id:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}}"
 
 
 def public_path(slug: str) -> str:
@@ -275,8 +278,8 @@ OPERATIONS = (
 def add_routes(app: web.Application) -> None:
     app.router.add_get(SURVEYS, list_surveys)
     app.router.add_post(SURVEYS, create_survey)
-    app.router.add_get(SURVEY, get_survey)
-    app.router.add_patch(SURVEY, patch_survey)
+    app.router.add_get(_ROUTED, get_survey)
+    app.router.add_patch(_ROUTED, patch_survey)
     app.router.add_get(SURVEY + "/document", get_document)
     app.router.add_put(SURVEY + "/document", put_document)
     app.router.add_post(SURVEY + "/open", open_survey)
