@@ -10,15 +10,19 @@ from typing import Any
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from services.notifications.deliveries import writing
+from services.notifications.deliveries import sender, writing
+from shared.bus import Bus
+from shared.consumer import Consumer
 from shared.contracts import DecisionRecorded, Envelope, PersonErased, ResponseSubmitted, parse_message
 from shared.contracts.decisions import InputUsed
+from shared.runtime import declare_topology
 from shared.settings import Settings
 from tests.support.notices import a_meeting, apply, confirmed, deliveries_of, drain
+from tests.support.waiting import eventually
 from tests.test_notice_campaigns import notifications
 from tests.test_notices import notice_settings
 from tests.test_organisations import as_
-from tests.test_people_registration import Mailbox, address, smtp
+from tests.test_people_registration import Mailbox, Start, address, smtp
 
 __all__ = ["notice_settings", "notifications", "smtp"]
 
@@ -184,3 +188,36 @@ def test_an_older_decision_recorded_without_rationale_or_uses_still_reads() -> N
     _, parsed = parse_message(older.model_dump_json().encode())
     assert isinstance(parsed, DecisionRecorded)
     assert parsed.rationale is None and parsed.input_used == ()
+
+
+async def test_over_rabbitmq_a_respondent_then_the_decision_reach_the_sink(
+    pools: dict[str, asyncpg.Pool],
+    notice_settings: Settings,
+    smtp: tuple[Mailbox, int],
+    bus: Bus,
+    background: Start,
+) -> None:
+    pool, (mailbox, _) = pools["notifications"], smtp
+    survey_id, meeting = uuid.uuid4(), a_meeting()
+    person, mail = await a_person(pool, ("email:surveys",))
+    await declare_topology(bus, [writing.NOTICES])
+    background(Consumer(bus, pool, writing.NOTICES, notice_settings).run())
+    background(sender.send_notices(pool, notice_settings))
+    event = recorded(meeting.organisation_id, survey_id, meeting.meeting_id)
+    for message in (responded(survey_id, person), responded(survey_id, None, mode="anonymous")):
+        envelope = Envelope.wrap(message, producer="surveys")
+        await bus.publish(envelope.type, envelope.model_dump_json().encode(), message_id=str(envelope.id))
+    await eventually(
+        lambda: pool.fetchval("SELECT count(*) FROM survey_participants WHERE survey_id = $1", survey_id),
+        lambda n: n == 1,
+    )
+    envelope = Envelope.wrap(event, producer="engagement", aggregate=f"decision:{event.decision_id}")
+    for _ in range(2):  # delivered twice
+        await bus.publish(envelope.type, envelope.model_dump_json().encode(), message_id=str(envelope.id))
+    rows = await eventually(
+        lambda: deliveries_of(pool, f"decision:{event.decision_id}"),
+        lambda found: [r["state"] for r in found] == ["sent"],
+    )
+    assert rows[0]["person_id"] == person
+    [message] = mailbox.to(mail)
+    assert message["Subject"] == "Decided: Rezoning the Northside rail yard"

@@ -11,12 +11,16 @@ import asyncpg
 
 from services.notifications.survey_notices import INVITATIONS
 from services.surveys.invitations import issuing, reminders, store
-from shared.contracts import AudienceMember, Envelope, InvitationReminderDue, parse_message
+from shared.bus import Bus
+from shared.consumer import Consumer
+from shared.contracts import AudienceMember, Envelope, InvitationReminderDue
+from shared.runtime import declare_topology
 from shared.settings import Settings
 from tests.support.notices import drain
+from tests.support.waiting import eventually
 from tests.test_decision_outcome_notices import a_person
 from tests.test_notices import notice_settings
-from tests.test_people_registration import Mailbox, smtp
+from tests.test_people_registration import Mailbox, Start, smtp
 from tests.test_survey_invitations import a_survey
 
 __all__ = ["notice_settings", "smtp"]
@@ -41,7 +45,11 @@ async def reminders_told(pool: asyncpg.Pool, survey_id: uuid.UUID) -> list[Envel
 
 
 async def test_unused_invitations_are_reminded_once_and_mailed_in_the_invitees_language(
-    pools: dict[str, asyncpg.Pool], notice_settings: Settings, smtp: tuple[Mailbox, int]
+    pools: dict[str, asyncpg.Pool],
+    notice_settings: Settings,
+    smtp: tuple[Mailbox, int],
+    bus: Bus,
+    background: Start,
 ) -> None:
     surveys, notifications, (mailbox, _) = pools["surveys"], pools["notifications"], smtp
     english, english_mail = await a_person(notifications, ("email:surveys",))
@@ -71,16 +79,28 @@ async def test_unused_invitations_are_reminded_once_and_mailed_in_the_invitees_l
         assert set(envelope.data) == set(InvitationReminderDue.model_fields)  # no response, no link
         assert "invitation=" not in envelope.model_dump_json()
 
-    for envelope in told * 2:  # each delivered twice: one reminder each
-        _, event = parse_message(envelope.model_dump_json().encode())
-        async with notifications.acquire() as conn, conn.transaction():
-            await INVITATIONS.handler_for(event)(event, conn, envelope)
+    await declare_topology(bus, [INVITATIONS])
+    background(Consumer(bus, notifications, INVITATIONS, notice_settings).run())
+    for envelope in told * 2:  # each delivered twice over RabbitMQ: one reminder each
+        await bus.publish(envelope.type, envelope.model_dump_json().encode(), message_id=str(envelope.id))
+
+    async def written() -> int:
+        return int(
+            await notifications.fetchval(
+                """SELECT count(*) FROM inbox
+                   WHERE consumer = 'notifications.invitations' AND event_id = ANY ($1)""",
+                [e.id for e in told],
+            )
+        )
+
+    await eventually(written, lambda n: n == 3)
     await drain(notifications, notice_settings)
 
     rows = await notifications.fetch(
         "SELECT person_id, state, reason FROM deliveries WHERE kind = 'survey_reminder' AND subject = $1",
         f"survey:{soon}",
     )
+    assert len(rows) == 3
     assert {r["person_id"]: (r["state"], r["reason"]) for r in rows} == {
         english: ("sent", None),
         spanish: ("sent", None),
