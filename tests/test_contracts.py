@@ -123,4 +123,19 @@ def test_contact_data_travels_only_to_notifications() -> None:
         SignInLinkRequested.type,
         DetailsChanged.type,
         InvitationIssued.type,  # a survey's link, mailed on consent: no contact data in it
+        "invitation.reminder_due",  # an invitation not used yet: no link, no response
+        "response.submitted",  # who answered by invitation, for a decision's outcome
+        "decision.recorded",
+        "campaign.launched",
+        "campaign.audience_listed",  # person ids and languages only
+        "meeting.scheduled",
+        "meeting.updated",
+        "meeting.cancelled",
+        # A registrant's name and address, where they asked to hear about the meeting: bound by
+        # notifications alone (surveys binds none of them, above).
+        "registration.confirmed",
+        "registration.waitlisted",
+        "registration.promoted",
+        "registration.cancelled",
     }
+    assert not bound["surveys"] & {t for t in bound["notifications"] if t.startswith("registration.")}
