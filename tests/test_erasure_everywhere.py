@@ -3,14 +3,13 @@ schema names the person or holds their name, e-mail or phone: the columns are re
 information_schema (every text, uuid, jsonb and array column), so a table added later is
 scanned without editing this test. The person first gets a row in every table that names
 people (tests/test_person_export.py's makers, which that test keeps complete). Against the
-real PostgreSQL and RabbitMQ, every subscription of surveys and notifications consuming."""
+real PostgreSQL and RabbitMQ, every relay and subscription of the three services running."""
 
 import asyncpg
 import pytest
 
+from deploy.stack import SERVICES
 from services.engagement.people.erasing import Erasure, erase_person
-from services.notifications.app import SPEC as NOTIFICATIONS
-from services.surveys.app import SPEC as SURVEYS
 from shared.bus import Bus
 from shared.consumer import Consumer
 from shared.outbox import OutboxRelay
@@ -63,12 +62,12 @@ async def columns_holding(pool: asyncpg.Pool, needles: list[str]) -> set[str]:
 
 @pytest.fixture
 async def consuming(settings: Settings, bus: Bus, pools: dict[str, asyncpg.Pool], background: Start) -> None:
-    """engagement's relay and every subscription of surveys and notifications (their senders
-    and schedulers do not run: nothing here is to be sent)."""
-    for spec in (SURVEYS, NOTIFICATIONS):
+    """Each service's relay and every subscription of the three (their senders and schedulers do
+    not run: nothing here is to be sent)."""
+    for spec in SERVICES:
         await declare_topology(bus, spec.subscriptions)
-    background(OutboxRelay(pools["engagement"], bus, "engagement", settings).run())
-    for spec in (SURVEYS, NOTIFICATIONS):
+    for spec in SERVICES:
+        background(OutboxRelay(pools[spec.name], bus, spec.name, settings).run())
         for subscription in spec.subscriptions:
             background(Consumer(bus, pools[spec.name], subscription, settings).run())
 
@@ -97,6 +96,13 @@ async def test_after_erasure_nothing_in_any_column_names_the_person(pools: dict[
         lambda: columns_holding(engagement, needles), lambda found: found <= set(TOMBSTONES), timeout=60
     )
     assert left - set(TOMBSTONES) == set()
+    # Of engagement's outbox, only person.erased names them (whatever the aggregate).
+    naming = await engagement.fetch(
+        "SELECT routing_key FROM outbox WHERE strpos(payload::text, $1) > 0 OR aggregate = $2",
+        str(person.id),
+        f"person:{person.id}",
+    )
+    assert [r["routing_key"] for r in naming] == ["person.erased"]
     # The tombstones hold the pseudonymous id only.
     contact = await columns_holding(engagement, [person.name, person.email, person.phone])
     assert contact == set()

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from aiohttp import web
 
+from services.engagement.meetings import registering
+from services.engagement.meetings.rules import RegistrationFields
 from services.engagement.people import PersonRegistration
 from services.engagement.people.consent import parse_consent
 from services.engagement.registration import register_person
@@ -118,26 +120,19 @@ async def an_organisation(pool: asyncpg.Pool) -> uuid.UUID:
 
 
 async def _meeting_registration(pools: Pools, person: Person, marker: str) -> None:
+    """Registered as the meeting's page registers (registration.confirmed emitted), by their address."""
     pool, meeting_id = pools["engagement"], uuid.uuid4()
-    starts = datetime.now(UTC) + timedelta(days=30)
     await pool.execute(
         """INSERT INTO meetings (id, kind, organisation_id, title, time_zone, starts_at, ends_at)
            VALUES ($1, 'webinar', $2, $3, 'UTC', $4::timestamptz, $4::timestamptz + interval '1 hour')""",
         meeting_id,
         await an_organisation(pool),
         {"en": marker},
-        starts,
+        datetime.now(UTC) + timedelta(days=30),
     )
-    await pool.execute(
-        """INSERT INTO meeting_registrations
-               (id, meeting_id, person_id, token_hash, display_name, email, language, status, confirmed_at)
-           VALUES ($1, $2, $3, $4, 'Ana', $5, 'en', 'confirmed', now())""",
-        uuid.uuid4(),
-        meeting_id,
-        person.id,
-        secrets.token_bytes(32),
-        person.email,
-    )
+    fields = RegistrationFields(display_name=person.name, email=person.email)
+    accepted = await registering.register(pool, meeting_id, fields, None)
+    assert accepted.status == "confirmed"
 
 
 async def _competition_application(pools: Pools, person: Person, marker: str) -> None:
