@@ -160,6 +160,10 @@ async def test_participants_who_consented_are_told_once_in_their_language_and_th
         headers=as_(f"organizer:{uuid.uuid4()}"),
     )
     assert other.status == 403
+    page = await notifications.get(
+        f"/notifications/console/decisions/{event.decision_id}", headers=as_(f"organizer:{organisation_id}")
+    )
+    assert page.status == 200 and "decision_outcome" in await page.text()
 
 
 async def test_a_registrant_by_phone_is_told_by_sms_and_erasure_forgets_participation(
