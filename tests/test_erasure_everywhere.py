@@ -7,17 +7,20 @@ real PostgreSQL and RabbitMQ, every relay and subscription of the three services
 
 import asyncpg
 import pytest
+from aiohttp import web
 
 from deploy.stack import SERVICES
 from services.engagement.people.erasing import Erasure, erase_person
+from services.engagement.residents.export import everything_on
 from shared.bus import Bus
 from shared.consumer import Consumer
 from shared.outbox import OutboxRelay
 from shared.runtime import declare_topology
 from shared.settings import Settings
 from tests.support.waiting import eventually
-from tests.test_people_registration import Start
+from tests.test_people_registration import Start, platform_settings, smtp  # noqa: F401 (fixtures)
 from tests.test_person_export import SCHEMAS, a_person_in_every_table
+from tests.test_resident_page import others, resident_settings  # noqa: F401 (fixtures)
 
 # What may still hold the person's id after their erasure, each with why; never their contact data.
 TOMBSTONES = {
@@ -73,7 +76,11 @@ async def consuming(settings: Settings, bus: Bus, pools: dict[str, asyncpg.Pool]
 
 
 @pytest.mark.usefixtures("consuming")
-async def test_after_erasure_nothing_in_any_column_names_the_person(pools: dict[str, asyncpg.Pool]) -> None:
+async def test_after_erasure_nothing_in_any_column_names_the_person(
+    pools: dict[str, asyncpg.Pool],
+    resident_settings: Settings,  # noqa: F811 (the fixture)
+    others: dict[str, web.AppRunner],  # noqa: F811 (the fixture)
+) -> None:
     engagement = pools["engagement"]
     person, _ = await a_person_in_every_table(pools)
     needles = [str(person.id), person.name, person.email, person.phone]
@@ -103,6 +110,16 @@ async def test_after_erasure_nothing_in_any_column_names_the_person(pools: dict[
         f"person:{person.id}",
     )
     assert [r["routing_key"] for r in naming] == ["person.erased"]
+    # Nor is anything left that names them only through another row (a draft through its
+    # invitation's link, a reminder through its registration): their download is empty.
+    document = await everything_on(engagement, resident_settings, person.id)
+    assert document["complete"]
+    assert {
+        f"{service}.{key}": held
+        for service, part in document["services"].items()
+        for key, held in part.items()
+        if held
+    } == {}
     # The tombstones hold the pseudonymous id only.
     contact = await columns_holding(engagement, [person.name, person.email, person.phone])
     assert contact == set()
