@@ -39,6 +39,10 @@ from shared.outbox import Emission, emit_many
 
 PRODUCER = "surveys"
 REGION_DEPTH_MAX = 20  # regions nest a few levels; the bound only guards against a cycle
+# One batch at a time per process: every batch of a survey waits for the same tally rows, so a
+# second writer only splits the queue into smaller batches that wait in turn (each cross-tab
+# cell is locked and written once per batch, however many responses of the batch it counts).
+WRITERS = 1
 
 
 @dataclass(frozen=True)
@@ -375,7 +379,7 @@ def add_group_commit(app: web.Application) -> None:
     """Started and stopped with the web app: its writers commit the submissions of every request."""
 
     async def start(app: web.Application) -> None:
-        app[SUBMISSIONS] = GroupCommit(app[POOL], apply)
+        app[SUBMISSIONS] = GroupCommit(app[POOL], apply, writers=WRITERS)
         app[SUBMISSIONS].start()
 
     async def stop(app: web.Application) -> None:
