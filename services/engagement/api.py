@@ -11,9 +11,9 @@ from services.engagement.campaigns import api as campaigns_api
 from services.engagement.campaigns import pages as campaigns_pages
 from services.engagement.community import api as community_api
 from services.engagement.community import pages as community_pages
-from services.engagement.meetings import routes as meetings
 from services.engagement.decisions import api as decisions_api
 from services.engagement.decisions import pages as decisions_pages
+from services.engagement.meetings import routes as meetings
 from services.engagement.people import PersonRegistration, RegistrationAccepted
 from services.engagement.people import pages as people_pages
 from services.engagement.regions import api as regions_api
@@ -132,8 +132,8 @@ OPERATIONS = (
     *community_api.OPERATIONS,
     *regions_api.OPERATIONS,
     *campaigns_api.OPERATIONS,
-    *meetings.OPERATIONS,
     *decisions_api.OPERATIONS,
+    *meetings.OPERATIONS,
 )
 
 

@@ -21,8 +21,8 @@ from services.engagement.meetings import store
 from services.engagement.meetings.events import about, emit_registration
 from services.engagement.meetings.models import (
     Meeting,
-    Registration,
     MeetingRegistrationAccepted,
+    Registration,
     meeting_of,
     registration_of,
 )
