@@ -19,7 +19,7 @@ from shared.runtime import declare_topology
 from shared.settings import Settings
 from tests.support.waiting import eventually
 from tests.test_people_registration import Start, platform_settings, smtp  # noqa: F401 (fixtures)
-from tests.test_person_export import SCHEMAS, a_person_in_every_table
+from tests.test_person_export import SCHEMAS, a_registered_person, rows_in_every_table
 from tests.test_resident_page import others, resident_settings  # noqa: F401 (fixtures)
 
 # What may still hold the person's id after their erasure, each with why; never their contact data.
@@ -82,7 +82,20 @@ async def test_after_erasure_nothing_in_any_column_names_the_person(
     others: dict[str, web.AppRunner],  # noqa: F811 (the fixture)
 ) -> None:
     engagement = pools["engagement"]
-    person, _ = await a_person_in_every_table(pools)
+    person = await a_registered_person(pools)
+    # Their registration reaches surveys and notifications first, as it would: a row made
+    # before it arrives would refuse it.
+    await eventually(
+        lambda: pools["surveys"].fetchval("SELECT count(*) FROM respondents WHERE person_id = $1", person.id),
+        lambda found: found == 1,
+    )
+    await eventually(
+        lambda: pools["notifications"].fetchval(
+            "SELECT count(*) FROM contact_points WHERE person_id = $1", person.id
+        ),
+        lambda found: found == 1,
+    )
+    await rows_in_every_table(pools, person)
     needles = [str(person.id), person.name, person.email, person.phone]
     before = await columns_holding(engagement, needles)
     # Every service holds them, in tables old and new.

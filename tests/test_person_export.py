@@ -23,6 +23,8 @@ from services.engagement.residents.export import everything_on
 from services.notifications.contacts import store as contacts
 from services.notifications.contacts.unsubscribe_links import LinkFor
 from services.notifications.deliveries import sender
+from shared.contracts import ResponseSubmitted
+from shared.outbox import emit
 from shared.settings import Settings
 from tests.test_consent import by_operator
 from tests.test_people_registration import address, platform_settings, smtp  # noqa: F401 (fixtures)
@@ -165,7 +167,7 @@ async def _respondent(pools: Pools, person: Person, marker: str) -> None:
     )
 
 
-async def a_survey_of(pool: asyncpg.Pool, mode: str) -> tuple[uuid.UUID, str]:
+async def a_survey_of(pool: asyncpg.Pool | asyncpg.Connection, mode: str) -> tuple[uuid.UUID, str]:
     survey_id, slug = uuid.uuid4(), f"export-{secrets.token_hex(6)}"
     await pool.execute(
         "INSERT INTO surveys (id, organisation_id, slug, mode, access) VALUES ($1, $2, $3, $4, 'invited')",
@@ -201,15 +203,26 @@ async def _invitation_and_draft(pools: Pools, person: Person, marker: str) -> No
 
 
 async def _response(pools: Pools, person: Person, marker: str) -> None:
-    pool = pools["surveys"]
-    survey_id, _ = await a_survey_of(pool, "identified")
-    await pool.execute(
-        """INSERT INTO responses (survey_id, version, answers, person_id, submitted_at)
-           VALUES ($1, 1, $2, $3, now())""",
-        survey_id,
-        {"q1": marker},
-        person.id,
-    )
+    """An identified survey's invited response, and its response.submitted as the submission
+    emits it (no aggregate; the respondent's id in its data)."""
+    async with pools["surveys"].acquire() as conn, conn.transaction():
+        survey_id, _ = await a_survey_of(conn, "identified")
+        response_id = await conn.fetchval(
+            """INSERT INTO responses (survey_id, version, answers, person_id, submitted_at)
+               VALUES ($1, 1, $2, $3, now()) RETURNING id""",
+            survey_id,
+            {"q1": marker},
+            person.id,
+        )
+        submitted = ResponseSubmitted(
+            response_id=response_id,
+            survey_id=survey_id,
+            organisation_id=uuid.uuid4(),
+            survey_version=1,
+            mode="identified",
+            respondent_id=person.id,
+        )
+        await emit(conn, submitted, producer="surveys")
 
 
 async def _contact_point(pools: Pools, person: Person, marker: str) -> None:
@@ -307,24 +320,23 @@ EXPORTED = {
 }
 
 
-async def a_person_in_every_table(pools: Pools) -> tuple[Person, dict[str, str]]:
-    """A registered person with a row in every exported table, and the marker each row holds."""
+async def a_registered_person(pools: Pools) -> Person:
     name, email = f"Export Person {secrets.token_hex(4)}", address("exported")
     phone = "+1" + "".join(secrets.choice("0123456789") for _ in range(10))
     async with pools["engagement"].acquire() as conn:
-        person_id = (
-            await register_person(
-                conn,
-                PersonRegistration(display_name=name, email=email, phone=phone, consent_to_contact=True),
-            )
-        ).person_id
-    person = Person(person_id, name, email, phone)
+        registration = await register_person(
+            conn, PersonRegistration(display_name=name, email=email, phone=phone, consent_to_contact=True)
+        )
+    return Person(registration.person_id, name, email, phone)
+
+
+async def rows_in_every_table(pools: Pools, person: Person) -> dict[str, str]:
+    """A row naming ``person`` in every exported table; the marker each row holds, by table."""
     # One marker per maker: one maker may make the rows of two tables.
     made = {e.make: f"marker-{e.make.__name__}-{secrets.token_hex(4)}" for e in EXPORTED.values()}
     for make, marker in made.items():
         await make(pools, person, marker)
-    markers = {table: made[exported.make] for table, exported in EXPORTED.items()}
-    return person, markers
+    return {table: made[exported.make] for table, exported in EXPORTED.items()}
 
 
 async def test_every_table_naming_a_person_is_exported_or_excused(pools: Pools) -> None:
@@ -339,7 +351,8 @@ async def test_the_download_shows_a_row_of_every_table_naming_the_person(
     resident_settings: Settings,  # noqa: F811 (the fixture)
     others: dict[str, web.AppRunner],  # noqa: F811 (the fixture)
 ) -> None:
-    person, markers = await a_person_in_every_table(pools)
+    person = await a_registered_person(pools)
+    markers = await rows_in_every_table(pools, person)
     document = await everything_on(pools["engagement"], resident_settings, person.id)
     assert (document["complete"], document["missing"]) == (True, [])
     for table, exported in EXPORTED.items():

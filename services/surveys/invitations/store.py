@@ -90,3 +90,10 @@ async def erase(conn: DbConnection, person_id: UUID) -> None:
     )
     await conn.execute("DELETE FROM invitations WHERE person_id = $1", person_id)
     await conn.execute("UPDATE responses SET person_id = NULL WHERE person_id = $1", person_id)
+    # So do their responses' response.submitted events, published or not (no aggregate names the
+    # person, so the outbox erasure misses them): they lose the respondent's id.
+    await conn.execute(
+        """UPDATE outbox SET payload = jsonb_set(payload, '{data,respondent_id}', 'null')
+           WHERE routing_key = 'response.submitted' AND payload -> 'data' ->> 'respondent_id' = $1""",
+        str(person_id),
+    )
