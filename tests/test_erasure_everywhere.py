@@ -5,6 +5,8 @@ scanned without editing this test. The person first gets a row in every table th
 people (tests/test_person_export.py's makers, which that test keeps complete). Against the
 real PostgreSQL and RabbitMQ, every relay and subscription of the three services running."""
 
+import uuid
+
 import asyncpg
 import pytest
 from aiohttp import web
@@ -14,12 +16,13 @@ from services.engagement.people.erasing import Erasure, erase_person
 from services.engagement.residents.export import everything_on
 from shared.bus import Bus
 from shared.consumer import Consumer
-from shared.outbox import OutboxRelay
+from shared.contracts import ApplicationDecided, AudienceMember, CampaignAudienceListed
+from shared.outbox import OutboxRelay, emit
 from shared.runtime import declare_topology
 from shared.settings import Settings
 from tests.support.waiting import eventually
 from tests.test_people_registration import Start, platform_settings, smtp  # noqa: F401 (fixtures)
-from tests.test_person_export import SCHEMAS, a_registered_person, rows_in_every_table
+from tests.test_person_export import SCHEMAS, Person, a_registered_person, rows_in_every_table
 from tests.test_resident_page import others, resident_settings  # noqa: F401 (fixtures)
 
 # What may still hold the person's id after their erasure, each with why; never their contact data.
@@ -63,6 +66,43 @@ async def columns_holding(pool: asyncpg.Pool, needles: list[str]) -> set[str]:
     return found
 
 
+async def events_naming(pool: asyncpg.Pool, person: Person) -> None:
+    """engagement's events naming the person under another aggregate, as a campaign's launch
+    lists its audience (alone in one part, beside someone in another) and a competition's
+    outcome tells its applicants."""
+    member, other = (
+        AudienceMember(person_id=person.id, language="en"),
+        AudienceMember(person_id=uuid.uuid4(), language="es"),
+    )
+    listings = [
+        CampaignAudienceListed(
+            campaign_id=uuid.uuid4(),
+            organisation_id=uuid.uuid4(),
+            survey_ids=(uuid.uuid4(),),
+            part=1,
+            parts=1,
+            members=members,
+        )
+        for members in ((member,), (other, member))
+    ]
+    decided = ApplicationDecided(
+        decision_id=uuid.uuid4(),
+        organisation_id=uuid.uuid4(),
+        application_id=uuid.uuid4(),
+        title="Designation",
+        community="Northside",
+        designated=True,
+        rank=1,
+        places=1,
+        applicants=1,
+        contact_person_id=person.id,
+        page_path=f"/decisions/{uuid.uuid4()}",
+    )
+    async with pool.acquire() as conn, conn.transaction():
+        await emit(conn, listings, producer="engagement")
+        await emit(conn, decided, producer="engagement", aggregate=f"decision:{decided.decision_id}")
+
+
 @pytest.fixture
 async def consuming(settings: Settings, bus: Bus, pools: dict[str, asyncpg.Pool], background: Start) -> None:
     """Each service's relay and every subscription of the three (their senders and schedulers do
@@ -96,6 +136,7 @@ async def test_after_erasure_nothing_in_any_column_names_the_person(
         lambda found: found == 1,
     )
     await rows_in_every_table(pools, person)
+    await events_naming(engagement, person)
     needles = [str(person.id), person.name, person.email, person.phone]
     before = await columns_holding(engagement, needles)
     # Every service holds them, in tables old and new.
@@ -107,6 +148,7 @@ async def test_after_erasure_nothing_in_any_column_names_the_person(
         "notifications.deliveries.address",
         "notifications.notice_registrations.email",
         "notifications.unsubscribes.person_id",
+        "engagement.outbox.payload",
     } <= before
 
     async with engagement.acquire() as conn:
