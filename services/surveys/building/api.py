@@ -35,9 +35,9 @@ from shared.problems import Problem, parse_json, validation_problem
 ORGANIZER = Need(Role.ORGANIZER)
 SURVEYS = "/api/v1/surveys"
 SURVEY = SURVEYS + "/{survey_id}"
-# Routed only for a UUID: /api/v1/surveys/tally is another resource, which a bare {survey_id}
-# would also match (its 405 then advertised this one's PATCH).
-_ROUTED = SURVEYS + "/{survey_id:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}}"
+# Routed only for what may be a UUID (with or without its dashes): /api/v1/surveys/tally is
+# another resource, which a bare {survey_id} would also match (its 405 then offered a PATCH).
+_ROUTED = SURVEYS + "/{survey_id:[0-9A-Fa-f-]{32,36}}"
 
 
 def public_path(slug: str) -> str:
