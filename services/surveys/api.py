@@ -8,6 +8,7 @@ from services.surveys import person_export
 from services.surveys.answering import api as answering
 from services.surveys.building import routes as building
 from services.surveys.invitations import routes as invitations
+from services.surveys.results import routes as results
 from shared.auth import ANY_ACCOUNT, requires
 from shared.http import POOL
 from shared.i18n import gettext_ as _
@@ -58,6 +59,7 @@ OPERATIONS = (
     *building.OPERATIONS,
     *answering.OPERATIONS,
     *invitations.OPERATIONS,
+    *results.OPERATIONS,
 )
 
 
@@ -67,4 +69,5 @@ def add_routes(app: web.Application) -> None:
     invitations.add_routes(app)
     app.router.add_get("/surveys/", surveys_page)
     app.router.add_get("/api/v1/surveys/tally", tally)
+    results.add_routes(app)
     building.add_routes(app)  # after tally: /api/v1/surveys/{survey_id} would take its path
