@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.faults.audit import POISON_KEY
 from bench.faults.crashes import WINDOWS, crash_in_window
 from bench.faults.roles import ROLES, RoundPlatform
 from shared.bus import Bus
@@ -97,7 +98,7 @@ async def _publish_poison(drill: Drill) -> None:
     for kind, body in (("not-json", b"\xff{ this is not JSON"),
                        ("invalid-event", json.dumps(invalid_event).encode())):
         message_id = f"poison-{kind}-{uuid.uuid4()}"
-        await drill.bus.publish("person.registered", body, message_id=message_id)
+        await drill.bus.publish(POISON_KEY, body, message_id=message_id)
         drill.poison_ids.add(message_id)
 
 
