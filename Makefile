@@ -30,6 +30,7 @@ bench: setup
 	@command -v wrk >/dev/null || { [ "$$(id -u)" -eq 0 ] && apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } \
 	  || { echo "missing: wrk. Install with: sudo apt-get install -y wrk" >&2; exit 1; }
 	$(PY) -m bench
+	$(PY) -m bench.fanout
 
 faults: setup
 	$(PY) -m bench.faults
