@@ -16,6 +16,8 @@ consent to hear about that meeting, not about what a council did later, so a reg
 consent to meetings' notices is counted suppressed (no consent) in the report. The sender
 decides consent, quiet hours and the address when it sends, as for any notice."""
 
+from uuid import UUID
+
 from services.notifications.handlers import ERASED
 from shared.contracts import DecisionRecorded, Envelope, ResponseSubmitted
 from shared.db import DbConnection
@@ -56,14 +58,19 @@ _WRITE = """
     ON CONFLICT DO NOTHING"""
 
 
-async def on_decision_recorded(event: DecisionRecorded, conn: DbConnection, envelope: Envelope) -> None:
+async def know_decision(conn: DbConnection, decision_id: UUID, organisation_id: UUID, title: str) -> None:
+    """The decision's organisation: whose organizers see its report."""
     await conn.execute(
         """INSERT INTO notice_decisions (decision_id, organisation_id, title) VALUES ($1, $2, $3)
            ON CONFLICT (decision_id) DO NOTHING""",
-        event.decision_id,
-        event.organisation_id,
-        event.title,
+        decision_id,
+        organisation_id,
+        title,
     )
+
+
+async def on_decision_recorded(event: DecisionRecorded, conn: DbConnection, envelope: Envelope) -> None:
+    await know_decision(conn, event.decision_id, event.organisation_id, event.title)
     uses = event.input_used
     await conn.execute(
         _WRITE,
@@ -89,15 +96,21 @@ async def on_response_submitted(event: ResponseSubmitted, conn: DbConnection, en
     """Only who answered by invitation a survey that names them; an erased person is not kept."""
     if event.respondent_id is None:
         return
-    erased = await conn.fetchval(
-        "SELECT true FROM aggregate_positions WHERE consumer = $1 AND aggregate = $2",
-        ERASED,
-        f"person:{event.respondent_id}",
-    )
-    if erased:
+    if await is_erased(conn, event.respondent_id):
         return
     await conn.execute(
         "INSERT INTO survey_participants (survey_id, person_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         event.survey_id,
         event.respondent_id,
+    )
+
+
+async def is_erased(conn: DbConnection, person_id: UUID) -> bool:
+    """Whether the person was erased: nothing is kept of them, nor written to them, again."""
+    return bool(
+        await conn.fetchval(
+            "SELECT true FROM aggregate_positions WHERE consumer = $1 AND aggregate = $2",
+            ERASED,
+            f"person:{person_id}",
+        )
     )

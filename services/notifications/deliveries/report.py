@@ -34,6 +34,7 @@ ONE_PER_PERSON = frozenset(
         "reminder",
         "survey_invitation",
         "survey_reminder",
+        "application_outcome",
     }
 )
 

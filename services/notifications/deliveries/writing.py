@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID, uuid5
 
-from services.notifications import outcomes
+from services.notifications import application_outcomes, outcomes
 from services.notifications.handlers import ERASED
 from services.notifications.reminders import schedule
 from shared.consumer import BatchHandler, Subscription
 from shared.contracts import (
+    ApplicationDecided,
     CampaignAudienceListed,
     CampaignLaunched,
     DecisionRecorded,
@@ -259,6 +260,7 @@ NOTICES = Subscription(
         CampaignLaunched: on_campaign_launched,
         CampaignAudienceListed: BatchHandler(on_audience_listed),
         DecisionRecorded: outcomes.on_decision_recorded,
+        ApplicationDecided: application_outcomes.on_application_decided,
         ResponseSubmitted: outcomes.on_response_submitted,
         PersonErased: on_person_erased,
     },
