@@ -8,10 +8,13 @@ decision.recorded in engagement's outbox naming the survey and the hearing; the 
 shows it all and the ledger verifies, as does its export, and a byte changed in the export is
 caught.
 
-The events travel here from surveys' outbox to engagement's handler as the relay and consumer
-carry them (parsed from the stored envelope): the bus itself is tested elsewhere. Outcome
-notices are not sent yet: notifications has no consumer of decision.recorded, so the scenario
-ends at the event in the outbox."""
+The events travel here from one service's outbox to another's handler as the relay and
+consumer carry them (parsed from the stored envelope): the bus itself is tested elsewhere. The
+loop closes in notifications: the hearing's registrations and decision.recorded through its
+notice handlers, then its sender against an SMTP sink, and each registrant who consented to
+hear about meetings gets one outcome mail; who did not, and the survey's anonymous
+respondents (never known to notifications), get none. Their consent is set on notifications'
+contact points directly: how it arrives from engagement's person events is tested elsewhere."""
 
 import json
 import uuid
@@ -22,16 +25,22 @@ from aiohttp.test_utils import TestClient
 
 from services.engagement.decisions import handlers
 from services.engagement.decisions.ledger import verify_export
-from shared.contracts import ResponseSubmitted, parse_message
+from services.notifications.deliveries import writing
+from shared.contracts import Envelope, Event, ResponseSubmitted, parse_message
+from shared.settings import Settings
 from tests import test_accounts
+from tests.support.notices import deliveries_of, drain
 from tests.support.surveys import a_survey, branching_document, surveys  # noqa: F401
 from tests.test_campaigns import an_organisation
 from tests.test_competitions import Panel
 from tests.test_decisions import ASSESSMENT, a_decision, a_region
+from tests.test_notices import notice_settings
 from tests.test_organisations import as_
+from tests.test_people_registration import Mailbox, smtp
 from tests.test_survey_answering import VALID, post
 
 engagement = test_accounts.engagement
+__all__ = ["notice_settings", "smtp"]
 
 
 async def _hearing(
@@ -52,10 +61,19 @@ async def _hearing(
     return str((await created.json())["id"])
 
 
-async def test_the_northside_rezoning_from_proposal_to_the_recorded_outcome(
+async def _to_notifications(pool: asyncpg.Pool, delivered: list[tuple[Envelope, Event]]) -> None:
+    """Each event through notifications' notice handler, in its own transaction, in order."""
+    for envelope, event in delivered:
+        async with pool.acquire() as conn, conn.transaction():
+            await writing.NOTICES.handler_for(event)(event, conn, envelope)
+
+
+async def test_the_northside_rezoning_from_proposal_to_the_outcome_notices(
     engagement: TestClient,
     surveys: TestClient,  # noqa: F811
     pools: dict[str, asyncpg.Pool],
+    notice_settings: Settings,
+    smtp: tuple[Mailbox, int],
 ) -> None:
     pool = pools["engagement"]
     organisation_id = await an_organisation(engagement)
@@ -192,3 +210,41 @@ async def test_the_northside_rezoning_from_proposal_to_the_recorded_outcome(
     line = exported.index(b'"vote":"recused"')
     tampered = exported[:line] + b'"vote":"abstain"' + exported[line + len(b'"vote":"recused"') :]
     assert not verify_export(tampered).verifies
+
+    # Closing the loop: the hearing's registrations, then the decision, carried to notifications.
+    notices = pools["notifications"]
+    carried = await pool.fetch(
+        """SELECT payload::text AS payload FROM outbox
+           WHERE (routing_key LIKE 'registration.%' AND payload->'data'->'meeting'->>'meeting_id' = $1)
+              OR aggregate = $2
+           ORDER BY id""",
+        hearing,
+        f"decision:{decision_id}",
+    )
+    events = [parse_message(row["payload"].encode()) for row in carried]
+    registrants = {e.person_id: e.registrant.email for _, e in events if e.type == "registration.confirmed"}
+    assert len(registrants) == 4 and events[-1][1].type == "decision.recorded"
+    consenting = dict(list(registrants.items())[:3])  # the fourth gave no consent to meetings' notices
+    for person_id, mail in registrants.items():
+        await notices.execute(
+            """INSERT INTO contact_points (person_id, display_name, email, language, consent_requested,
+                                           consent_confirmed_at, consents)
+               VALUES ($1, 'Resident', $2, 'en', true, now(), $3)""",
+            person_id,
+            mail,
+            ["email:meetings"] if person_id in consenting else [],
+        )
+    await _to_notifications(notices, events + delivered)  # the survey's respondents: anonymous
+    await _to_notifications(notices, events[-1:])  # decision.recorded redelivered: nothing more
+    await drain(notices, notice_settings)
+    mailbox, _ = smtp
+    outcomes = await deliveries_of(notices, f"decision:{decision_id}")
+    assert sorted((r["state"], r["reason"]) for r in outcomes) == [("sent", None)] * 3 + [
+        ("suppressed", "no_consent")
+    ]
+    told = [m for m in mailbox.messages if m["Subject"] == f"Decided: {data['title']}"]
+    assert sorted(m["To"] for m in told) == sorted(consenting.values())
+    for message in told:
+        text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "How your input was used: 30 % of the site kept for light industry." in text
+        assert "The park and 80 affordable homes." not in text  # the survey they did not answer
