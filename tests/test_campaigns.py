@@ -97,7 +97,12 @@ async def test_an_organizer_drafts_edits_launches_and_closes_their_organisations
     assert created.headers["Location"] == f"/api/v1/campaigns/{campaign_id}"
 
     survey = str(uuid.uuid4())
-    edited = {**draft(organisation_id, zip_codes=["94607"], tags=["manufacturing"]), "survey_ids": [survey]}
+    meeting = str(uuid.uuid4())
+    edited = {
+        **draft(organisation_id, zip_codes=["94607"], tags=["manufacturing"]),
+        "survey_ids": [survey],
+        "meeting_ids": [meeting],
+    }
     changed = await engagement.put(f"/api/v1/campaigns/{campaign_id}", json=edited, headers=organizer)
     assert changed.status == 200, await changed.text()
     assert (await changed.json())["survey_ids"] == [survey]
@@ -127,7 +132,10 @@ async def test_an_organizer_drafts_edits_launches_and_closes_their_organisations
         "import_ids": [],
     }
     assert envelope["data"]["organisation_id"] == organisation_id
-    assert set(envelope["data"]) == {"campaign_id", "organisation_id", "title", "audience", "launched_at"}
+    assert set(envelope["data"]) == {
+        "campaign_id", "organisation_id", "title", "audience", "launched_at", "meeting_ids"
+    }  # fmt: skip
+    assert envelope["data"]["meeting_ids"] == [meeting]  # its news links to them
 
     for method, path in [("PUT", ""), ("POST", "/launch")]:
         refused = await engagement.request(

@@ -126,6 +126,7 @@ def test_contact_data_travels_only_to_notifications() -> None:
         "invitation.reminder_due",  # an invitation not used yet: no link, no response
         "response.submitted",  # who answered by invitation, for a decision's outcome
         "decision.recorded",
+        "application.decided",  # an applicant's pseudonymous contact, told their outcome
         "campaign.launched",
         "campaign.audience_listed",  # person ids and languages only
         "meeting.scheduled",

@@ -1,9 +1,8 @@
 """A member on a phone (390 x 844, Debian's Chromium, the platform as `make run` starts it, with
 its SMTP sink and the caught-mail page): a webinar is scheduled and an organizer launches a
 campaign to its region by keyboard; the campaign's message reaches the member, who consented,
-by mail (its link is the platform's home page: campaign news names no meeting yet, so the
-webinar's page is opened by its address); the member registers for the webinar with an access
-need, by keyboard, and sees the confirmation;
+by mail, and follows its link to the campaign's webinar; the member registers for it with an
+access need, by keyboard, and sees the confirmation;
 the confirmation notice arrives with its calendar invite, and its link opens their
 registration with the need kept; then the campaign message's unsubscribe link opens their
 preferences, where they stop campaign news."""
@@ -159,8 +158,11 @@ async def test_a_member_hears_registers_with_an_access_need_and_unsubscribes_on_
     assert await page.get_by_role("heading", name=CAMPAIGN).is_visible()
     assert await fits(page)
 
-    # The member registers for the webinar with an access need, by keyboard.
-    await page.goto(f"{site}/meetings/{world.meeting_id}")
+    # The message links the campaign's webinar: the member follows it, and registers with an
+    # access need, by keyboard.
+    await page.locator(f'a[href="{site}/meetings/{world.meeting_id}"]').first.focus()
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"{site}/meetings/{world.meeting_id}")
     assert await page.get_by_role("heading", name=WEBINAR).is_visible()
     assert await fits(page)
     await page.get_by_label("Your name").fill("Mara Member")

@@ -63,6 +63,8 @@ class CampaignLaunched(Event):
     title: str = Field(min_length=1, max_length=200)
     audience: Audience
     launched_at: datetime
+    # Added later: absent in the first events, read as none. Its news links to each.
+    meeting_ids: tuple[UUID, ...] = Field(default=(), max_length=MAX_PARTS, description="linked meetings")
 
 
 class AudienceMember(BaseModel):

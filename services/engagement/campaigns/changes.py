@@ -110,6 +110,7 @@ class Writer(AuditedWriter):
             title=row["title"],
             audience=Audience.model_validate_json(row["audience"]),
             launched_at=row["launched_at"],
+            meeting_ids=tuple(row["meeting_ids"]),
         )
         await emit(
             conn,

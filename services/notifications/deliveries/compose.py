@@ -98,6 +98,7 @@ def context(notice: Notice, settings: Settings) -> dict[str, Any]:
     page_path = params.get("page_path") or params.get("secret_path")
     if page_path is not None:
         values["page"] = f"{settings.public_base_url}{page_path}"
+    values["meetings"] = [f"{settings.public_base_url}{path}" for path in params.get("meeting_paths", ())]
     if notice.kind in UNSUBSCRIBABLE:
         values["platform"] = f"{settings.public_base_url}/"
         values["unsubscribe"] = unsubscribe_url(notice, settings)

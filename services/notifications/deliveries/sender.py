@@ -147,7 +147,7 @@ class Worker:
         return len(rows)
 
     async def _deliver(
-        self, row: asyncpg.Record, contact: asyncpg.Record | None, titles: dict[str, str]
+        self, row: asyncpg.Record, contact: asyncpg.Record | None, titles: dict[str, tuple[str, list[str]]]
     ) -> Outcome:
         now = datetime.now(UTC)
         decision = rules.decide(recipient_of(row, contact), now)
@@ -159,7 +159,7 @@ class Worker:
         if "campaign_id" in params:
             if params["campaign_id"] not in titles:
                 return ("pending", None, now + timedelta(seconds=WAIT_FOR_CAMPAIGN_S), False)
-            params["title"] = titles[params["campaign_id"]]
+            params["title"], params["meeting_paths"] = titles[params["campaign_id"]]
         name = params.get("name") or (contact["display_name"] if contact is not None else None) or ""
         notice = compose.Notice(
             id=row["id"],

@@ -50,14 +50,16 @@ async def contacts(conn: DbConnection, people: Sequence[UUID]) -> dict[UUID, asy
     return {row["person_id"]: row for row in await conn.fetch(CONTACTS, list(people))}
 
 
-async def campaign_titles(conn: DbConnection, campaigns: Sequence[str]) -> dict[str, str]:
+async def campaign_titles(conn: DbConnection, campaigns: Sequence[str]) -> dict[str, tuple[str, list[str]]]:
+    """Each known campaign's title and the paths of its meetings' pages."""
     if not campaigns:
         return {}
     rows = await conn.fetch(
-        "SELECT campaign_id::text AS id, title FROM notice_campaigns WHERE campaign_id = ANY ($1::uuid[])",
+        """SELECT campaign_id::text AS id, title, meeting_ids FROM notice_campaigns
+           WHERE campaign_id = ANY ($1::uuid[])""",
         list(campaigns),
     )
-    return {row["id"]: row["title"] for row in rows}
+    return {row["id"]: (row["title"], [f"/meetings/{m}" for m in row["meeting_ids"]]) for row in rows}
 
 
 async def record(

@@ -195,12 +195,13 @@ async def on_registration(event: Registration, conn: DbConnection, envelope: Env
 
 async def on_campaign_launched(event: CampaignLaunched, conn: DbConnection, envelope: Envelope) -> None:
     await conn.execute(
-        """INSERT INTO notice_campaigns (campaign_id, organisation_id, title, launched_at)
-           VALUES ($1, $2, $3, $4) ON CONFLICT (campaign_id) DO NOTHING""",
+        """INSERT INTO notice_campaigns (campaign_id, organisation_id, title, launched_at, meeting_ids)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT (campaign_id) DO NOTHING""",
         event.campaign_id,
         event.organisation_id,
         event.title,
         event.launched_at,
+        list(event.meeting_ids),
     )
 
 
