@@ -29,6 +29,12 @@ class Problem(Exception):
         return problem(self.status, self.title, detail=self.detail, **self.extra)
 
 
+def refusal(status: int, detail: str, field: str | None = None) -> Problem:
+    """A write the domain's rules refused; one about a field names it (``audience.region_ids``)."""
+    errors = [] if field is None else [{"field": field, "message": detail}]
+    return Problem(status, "Refused", detail, errors=errors)
+
+
 def validation_problem(exc: ValidationError) -> Problem:
     errors = [
         {"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}

@@ -25,7 +25,7 @@ from services.engagement.community.api import ORGANIZER, _json, path_id, query_o
 from shared.auth import Account, Role, check, organisation, requires
 from shared.http import POOL
 from shared.openapi import Operation
-from shared.problems import Problem, parse_json
+from shared.problems import Problem, parse_json, refusal
 
 
 def campaign_of(row: asyncpg.Record) -> Campaign:
@@ -33,10 +33,8 @@ def campaign_of(row: asyncpg.Record) -> Campaign:
 
 
 def refused(exc: Refused) -> Problem:
-    """The refusal as a problem; one about a field names it (``audience.region_ids``)."""
     field, status, detail = exc.refusal.value
-    errors = [] if field is None else [{"field": field, "message": detail}]
-    return Problem(status, "Refused", detail, errors=errors)
+    return refusal(status, detail, field)
 
 
 def own_organisations(account: Account) -> list[UUID] | None:

@@ -14,7 +14,7 @@ from services.engagement.decisions.changes import Refused, Writer
 from services.engagement.decisions.views import record_of
 from shared.auth import check, organisation
 from shared.http import POOL
-from shared.problems import Problem, parse_json
+from shared.problems import Problem, parse_json, refusal
 
 B = TypeVar("B", bound=BaseModel)
 DECISIONS = "/api/v1/decisions"
@@ -22,8 +22,7 @@ DECISION = DECISIONS + "/{decision_id}"
 
 
 def refused(exc: Refused) -> Problem:
-    errors = [] if exc.field is None else [{"field": exc.field, "message": exc.detail}]
-    return Problem(exc.status, "Refused", exc.detail, errors=errors)
+    return refusal(exc.status, exc.detail, exc.field)
 
 
 async def _writer(request: web.Request, decision_id: UUID) -> Writer:

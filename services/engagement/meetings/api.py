@@ -39,7 +39,7 @@ from services.engagement.meetings.rules import (
 from shared.auth import ANY_ACCOUNT, Account, Role, check, requires
 from shared.http import POOL, SETTINGS, request_id
 from shared.openapi import Operation
-from shared.problems import Problem, parse_json
+from shared.problems import Problem, parse_json, refusal
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -54,9 +54,7 @@ def own_hosts(account: Account) -> tuple[list[UUID] | None, list[UUID] | None]:
 
 def refused(exc: Refused) -> Problem:
     field, status, detail = exc.refusal.value
-    return Problem(
-        status, "Refused", detail, errors=[] if field is None else [{"field": field, "message": detail}]
-    )
+    return refusal(status, detail, field)
 
 
 async def parsed(request: web.Request, model: type[M]) -> M:

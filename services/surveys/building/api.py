@@ -11,6 +11,7 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from services.surveys import ownership
 from services.surveys.building import store
 from services.surveys.building.changes import Invalid, Refused, Writer
 from services.surveys.building.editing import Step
@@ -62,10 +63,7 @@ def own_organisations(account: Account) -> list[UUID] | None:
 
 async def owned(request: web.Request, survey_id: UUID) -> tuple[Account, asyncpg.Record]:
     """The account and the survey, once the survey is known to be the account's (404, 403)."""
-    row = await store.survey(request.app[POOL], survey_id)
-    if row is None:
-        raise Problem(404, "Not found", "no such survey")
-    return check(request, organisation(row["organisation_id"])), row
+    return await ownership.owned(request, store.survey, survey_id)
 
 
 async def survey_of(pool: asyncpg.Pool, row: asyncpg.Record) -> Survey:

@@ -11,11 +11,11 @@ from aiohttp import web
 from multidict import MultiMapping
 from pydantic import ValidationError
 
+from services.surveys import ownership
 from services.surveys.building import store
 from services.surveys.building.models import Query
 from shared import csrf
-from shared.auth import Account, check, organisation
-from shared.http import POOL
+from shared.auth import Account
 from shared.i18n import gettext_ as _
 
 CONSOLE = "/surveys/console"
@@ -56,11 +56,5 @@ def survey_path(survey_id: UUID) -> str:
 
 async def owned(request: web.Request) -> tuple[UUID, Account, asyncpg.Record]:
     """The survey the path names and the account, once it is the account's (else 404, 403)."""
-    try:
-        survey_id = UUID(request.match_info["survey_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
-    row = await store.survey(request.app[POOL], survey_id)
-    if row is None:
-        raise web.HTTPNotFound()
-    return survey_id, check(request, organisation(row["organisation_id"])), row
+    account, row = await ownership.owned(request, store.survey)
+    return row["id"], account, row

@@ -11,9 +11,10 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.surveys import ownership
 from services.surveys.invitations import issuing, rules, store
 from services.surveys.invitations.rules import MAX_ON_DEMAND, NoInvitations
-from shared.auth import Account, Need, Role, check, organisation, requires
+from shared.auth import Account, Need, Role, requires
 from shared.contracts import AudienceMember
 from shared.http import POOL, request_id
 from shared.openapi import Operation
@@ -38,22 +39,6 @@ class InvitationsIssued(BaseModel):
     issued: int = Field(description="invitations issued now, each mailed if its person consents")
     already_invited: int = Field(description="people who had an invitation to this survey already")
     not_known: int = Field(description="ids of no one surveys knows (never registered, or erased)")
-
-
-def survey_id_of(request: web.Request) -> UUID:
-    try:
-        return UUID(request.match_info["survey_id"])
-    except ValueError:
-        raise Problem(404, "Not found", "no such survey") from None
-
-
-async def owned_survey(request: web.Request, survey_id: UUID) -> tuple[Account, asyncpg.Record] | None:
-    """The survey and the account once it is the account's organisation's (else 403); None
-    when there is no such survey."""
-    found = await store.survey(request.app[POOL], survey_id)
-    if found is None:
-        return None
-    return check(request, organisation(found["organisation_id"])), found
 
 
 def refusal_of(survey: asyncpg.Record) -> NoInvitations | None:
@@ -85,10 +70,7 @@ async def invite(
 
 @requires(ORGANIZER)
 async def invite_people(request: web.Request) -> web.Response:
-    owned = await owned_survey(request, survey_id_of(request))
-    if owned is None:
-        raise Problem(404, "Not found", "no such survey")
-    account, survey = owned
+    account, survey = await ownership.owned(request, store.survey)
     body = await parse_json(request, InvitationRequest)
     refusal = refusal_of(survey)
     if refusal is not None:

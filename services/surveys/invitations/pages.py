@@ -11,8 +11,9 @@ import aiohttp_jinja2
 import asyncpg
 from aiohttp import web
 
+from services.surveys import ownership
 from services.surveys.invitations import issuing, store
-from services.surveys.invitations.api import ORGANIZER, invite, owned_survey, refusal_of
+from services.surveys.invitations.api import ORGANIZER, invite, refusal_of
 from services.surveys.invitations.rules import MAX_ON_DEMAND, NoInvitations, person_ids
 from shared import csrf
 from shared.auth import Account, requires
@@ -35,14 +36,7 @@ def refusal_messages() -> dict[NoInvitations, str]:
 
 async def _owned(request: web.Request) -> tuple[Account, asyncpg.Record]:
     """The account and the survey the path names, once it is the account's (else 404, 403)."""
-    try:
-        survey_id = UUID(request.match_info["survey_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
-    owned = await owned_survey(request, survey_id)
-    if owned is None:
-        raise web.HTTPNotFound()
-    return owned
+    return await ownership.owned(request, store.survey)
 
 
 def _done(request: web.Request) -> dict[str, int] | None:

@@ -9,12 +9,13 @@ import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from services.surveys import ownership
 from services.surveys.building.definition import LanguageCode
 from services.surveys.results import export, store
 from services.surveys.results.crosstab import BY_CHOICES
 from services.surveys.results.models import FreeTextPage, RepresentativenessReport, Results
 from services.surveys.results.report import has_free_text, words
-from shared.auth import Need, Role, check, organisation, requires
+from shared.auth import Need, Role, requires
 from shared.http import POOL
 from shared.openapi import Operation
 from shared.problems import Problem, validation_problem
@@ -48,14 +49,7 @@ def query(request: web.Request, model: type[Q]) -> Q:
 
 async def owned(request: web.Request) -> asyncpg.Record:
     """The survey the path names, once the account is one of its organizers (else 404, 403)."""
-    try:
-        survey_id = UUID(request.match_info["survey_id"])
-    except ValueError:
-        raise Problem(404, "Not found", "no such survey") from None
-    found = await store.survey(request.app[POOL], survey_id)
-    if found is None:
-        raise Problem(404, "Not found", "no such survey")
-    check(request, organisation(found["organisation_id"]))
+    _, found = await ownership.owned(request, store.survey)
     return found
 
 

@@ -6,13 +6,13 @@ a table of the same figures."""
 
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 import aiohttp_jinja2
 import asyncpg
 from aiohttp import web
 from pydantic import ValidationError
 
+from services.surveys import ownership
 from services.surveys.building.lifecycle import Phase, phase
 from services.surveys.results import store
 from services.surveys.results.api import ORGANIZER, FreeTextQuery, ResultsQuery, free_text_of
@@ -20,7 +20,7 @@ from services.surveys.results.charts import bar_chart
 from services.surveys.results.crosstab import BY_CHOICES, by_label
 from services.surveys.results.models import QuestionResult
 from services.surveys.results.report import public_view
-from shared.auth import check, organisation, requires
+from shared.auth import requires
 from shared.http import POOL
 from shared.i18n import gettext_ as _
 from shared.i18n import language_var
@@ -33,14 +33,7 @@ def _page(request: web.Request, template: str, context: dict[str, Any], status: 
 
 
 async def _owned(request: web.Request) -> asyncpg.Record:
-    try:
-        survey_id = UUID(request.match_info["survey_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
-    found = await store.survey(request.app[POOL], survey_id)
-    if found is None:
-        raise web.HTTPNotFound()
-    check(request, organisation(found["organisation_id"]))
+    _, found = await ownership.owned(request, store.survey)
     return found
 
 
