@@ -25,6 +25,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from prometheus_client import Counter
 
 from shared.bus import BROKER_ERRORS, Bus, QueueNames
+from shared.cancellation import stop_if_cancelled
 from shared.contracts import Envelope, Event, InvalidMessage, parse_message
 from shared.crashpoints import crash_point
 from shared.db import DbConnection
@@ -148,6 +149,7 @@ class Consumer:
         await queue.consume(self._incoming.put)
         try:
             while True:
+                stop_if_cancelled()
                 batch = await self._next_batch()
                 try:
                     await self.handle_batch(batch)
@@ -212,6 +214,7 @@ class Consumer:
         handler's own OSError (a missing file, an SMTP error) is a failure like any other."""
         backoff = 0.1
         while True:
+            stop_if_cancelled()
             try:
                 await self._apply_at_once(deliveries)
                 return

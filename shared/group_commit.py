@@ -16,6 +16,7 @@ from typing import Generic, TypeVar
 
 import asyncpg
 
+from shared.cancellation import stop_if_cancelled
 from shared.db import DbConnection
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class GroupCommit(Generic[Item, Result]):
 
     async def _write(self) -> None:
         while True:
+            stop_if_cancelled()
             batch = [await self._queue.get()]
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())

@@ -13,6 +13,7 @@ import asyncpg
 from prometheus_client import Counter, Gauge
 
 from shared.bus import Bus
+from shared.cancellation import stop_if_cancelled
 from shared.contracts import Envelope, Event
 from shared.crashpoints import crash_point
 from shared.db import CONNECTION_ERRORS, DbConnection
@@ -180,6 +181,7 @@ class OutboxRelay:
         measured_at = 0.0
         try:
             while True:
+                stop_if_cancelled()
                 self._wake.clear()
                 try:
                     if time.monotonic() - measured_at > BACKLOG_EVERY_S:
@@ -209,6 +211,7 @@ class OutboxRelay:
         """Keep a LISTEN connection open, reconnecting after a database restart."""
         channel = f"{self.schema}_outbox"
         while True:
+            stop_if_cancelled()
             try:
                 conn = await asyncpg.connect(self.database_url)
                 try:

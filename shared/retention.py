@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import asyncpg
 
+from shared.cancellation import stop_if_cancelled
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ async def _delete_in_chunks(pool: asyncpg.Pool, sql: str, older_than: timedelta)
 async def keep_tidy(pool: asyncpg.Pool, settings: Settings, schema: str) -> None:
     """Purge now and then, forever; a failed round (database away) is simply tried next time."""
     while True:
+        stop_if_cancelled()
         try:
             outbox, inbox = await purge_once(pool, settings)
             if outbox or inbox:

@@ -6,6 +6,7 @@ delivery twice; the send-rate limit is shared by replicas and defers what it hol
 rows and their address from every table of the service."""
 
 import asyncio
+import contextlib
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -198,3 +199,39 @@ async def test_erasure_removes_the_persons_notice_rows_and_address_from_every_ta
             )
         ]
         assert holding == ([] if left == 0 else ["deliveries", "notice_registrations"]), who
+
+
+class SwallowsOneCancel:
+    """A send that is cancelled just as it finishes, and returns as accepted: what
+    asyncio.wait_for (inside aiosmtplib) does on Python 3.11 when the two coincide."""
+
+    def __init__(self) -> None:
+        self.sending = asyncio.Event()
+
+    async def send(self, notice: Any) -> None:
+        self.sending.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(3600)
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_sender_stops_when_cancelled_even_if_a_library_swallowed_the_cancel(
+    pools: dict[str, asyncpg.Pool], sending: Settings
+) -> None:
+    pool = pools["notifications"]
+    await registered(pool, 1)
+    transport = SwallowsOneCancel()
+    task = asyncio.create_task(Worker(pool, sending, "email", transport).run())
+    await transport.sending.wait()
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=30)  # a bound on a hang, not a timing
+    try:
+        assert done == {task}, "the sender carried on after it was cancelled"
+        assert task.cancelled()
+    finally:
+        if not done:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -9,6 +9,7 @@ import asyncpg
 from aiohttp import web
 
 from services.engagement import store
+from shared.cancellation import stop_if_cancelled
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ async def seconds_to_wait(pool: asyncpg.Pool, request: web.Request, settings: Se
 async def forget_old_attempts(pool: asyncpg.Pool, settings: Settings) -> None:
     """Background loop (relay role): drop the rate limit's ended windows."""
     while True:
+        stop_if_cancelled()
         try:
             await store.forget_attempts(pool, settings.registration_window_s)
         except (asyncpg.PostgresError, OSError) as exc:

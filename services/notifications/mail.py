@@ -22,6 +22,7 @@ from uuid import UUID
 import aiosmtplib
 import asyncpg
 
+from shared.cancellation import stop_if_cancelled
 from shared.contracts import Consent, Purpose, SignInLinkRequested
 from shared.db import DbConnection
 from shared.i18n import translations
@@ -220,6 +221,7 @@ async def send_outgoing_mail(pool: asyncpg.Pool, settings: Settings) -> None:
     """Background loop: send what is due, then wait for more. Never stops over a fault."""
     backoff = 0.5
     while True:
+        stop_if_cancelled()
         try:
             claimed = await send_batch(pool, settings)
             backoff = 0.5

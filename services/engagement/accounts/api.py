@@ -31,6 +31,7 @@ from shared.auth import (
     account_of,
     requires,
 )
+from shared.cancellation import stop_if_cancelled
 from shared.http import POOL, SERVICE, request_id
 from shared.i18n import gettext_ as _
 from shared.openapi import Operation
@@ -268,6 +269,7 @@ async def _seconds_to_wait(pool: asyncpg.Pool, request: web.Request, email: str)
 async def forget_old_attempts(pool: asyncpg.Pool, settings: Settings) -> None:
     """Background loop (relay role): drop ended sign-in windows and expired sessions."""
     while True:
+        stop_if_cancelled()
         try:
             await store.forget(pool, LOGIN_WINDOW_S)
         except (asyncpg.PostgresError, OSError) as exc:

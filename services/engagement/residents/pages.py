@@ -28,6 +28,7 @@ from services.engagement.people.consent import PERSON, ConsentChange, Method, la
 from services.engagement.people.erasing import erase_person
 from services.engagement.residents import details, export, store, tokens
 from shared import csrf
+from shared.cancellation import stop_if_cancelled
 from shared.contracts import DetailsChanged, SignInLinkRequested
 from shared.db import DbConnection
 from shared.http import POOL, SERVICE, SETTINGS, request_id
@@ -383,6 +384,7 @@ def _expired() -> str:
 async def forget_expired(pool: asyncpg.Pool, settings: Settings) -> None:
     """Background loop (relay role): drop links and sessions that no longer open anything."""
     while True:
+        stop_if_cancelled()
         try:
             await store.forget_expired(pool)
         except (asyncpg.PostgresError, OSError) as exc:

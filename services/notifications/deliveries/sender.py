@@ -27,6 +27,7 @@ from services.notifications.deliveries.transports import (
     Transport,
     Unreachable,
 )
+from shared.cancellation import stop_if_cancelled
 from shared.contracts import NotificationFailed
 from shared.db import DbConnection
 from shared.outbox import emit
@@ -84,6 +85,7 @@ class Worker:
         backoff = 0.5
         try:
             while True:
+                stop_if_cancelled()
                 try:
                     claimed = await self.once()
                     backoff = 0.5
@@ -225,6 +227,7 @@ async def publish_failure(conn: DbConnection, row: asyncpg.Record, reason: str) 
 async def sweep(pool: asyncpg.Pool, settings: Settings) -> None:
     """Record the rows of senders that died mid-send, every lease's length or so."""
     while True:
+        stop_if_cancelled()
         try:
             async with pool.acquire() as conn, conn.transaction():
                 for row in await store.sweep_interrupted(conn):
@@ -240,4 +243,8 @@ async def send_notices(pool: asyncpg.Pool, settings: Settings) -> None:
         Worker(pool, settings, "email", SmtpTransport(settings)) for _ in range(settings.notice_connections)
     ]
     workers.append(Worker(pool, settings, "sms", SmsTransport(settings)))
-    await asyncio.gather(sweep(pool, settings), *(worker.run() for worker in workers))
+    # A task group, not gather: one loop's crash stops its siblings instead of orphaning them.
+    async with asyncio.TaskGroup() as group:
+        group.create_task(sweep(pool, settings))
+        for worker in workers:
+            group.create_task(worker.run())

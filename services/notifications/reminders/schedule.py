@@ -12,6 +12,7 @@ from uuid import UUID
 
 import asyncpg
 
+from shared.cancellation import stop_if_cancelled
 from shared.db import DbConnection
 from shared.settings import Settings
 
@@ -110,6 +111,7 @@ async def remind_due(pool: asyncpg.Pool) -> tuple[int, int]:
 async def run_reminders(pool: asyncpg.Pool, settings: Settings) -> None:
     """Background loop: turn due reminders into deliveries. Never stops over a fault."""
     while True:
+        stop_if_cancelled()
         try:
             claimed, _ = await remind_due(pool)
         except (asyncpg.PostgresError, OSError) as exc:

@@ -31,6 +31,7 @@ import asyncpg
 from services.surveys.answering import documents, store
 from services.surveys.answering.submission import StoredResponse, store_responses
 from services.surveys.building.lifecycle import Phase
+from shared.cancellation import stop_if_cancelled
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ async def release_due(pool: asyncpg.Pool) -> int:
 async def keep_releasing(pool: asyncpg.Pool, settings: Settings) -> None:
     """The background loop (with the relay role): a poll every few seconds."""
     while True:
+        stop_if_cancelled()
         try:
             released = await release_due(pool)
             if released:

@@ -15,6 +15,7 @@ from datetime import timedelta
 import asyncpg
 
 from services.surveys.invitations.issuing import PRODUCER, title_in
+from shared.cancellation import stop_if_cancelled
 from shared.contracts import InvitationReminderDue
 from shared.db import DbConnection
 from shared.outbox import Emission, emit_many
@@ -70,6 +71,7 @@ async def remind_due(conn: DbConnection, before: timedelta = REMIND_BEFORE) -> i
 async def keep_reminding(pool: asyncpg.Pool, settings: Settings) -> None:
     """Background job: due reminders, until none is due, then a pause."""
     while True:
+        stop_if_cancelled()
         try:
             async with pool.acquire() as conn:
                 while await remind_due(conn) == BATCH:
