@@ -1,6 +1,7 @@
 """The building JSON API: organizers create, edit, version, open and close their
-organisations' surveys; admins all. Every write loads the survey and checks the caller holds
-the organizer role over its organisation (``owned``) before anything is written."""
+organisations' surveys, and delete their drafts; admins all. Every write loads the survey and
+checks the caller holds the organizer role over its organisation (``owned``) before anything is
+written."""
 
 import json
 from datetime import UTC, datetime
@@ -201,6 +202,17 @@ async def close_survey(request: web.Request) -> web.Response:
     return await _step(request, Step.CLOSE)
 
 
+@requires(ORGANIZER)
+async def delete_survey(request: web.Request) -> web.Response:
+    survey_id = survey_id_of(request)
+    account, _ = await owned(request, survey_id)
+    try:
+        await Writer.of(request, account).delete(survey_id)
+    except Refused as exc:
+        raise refused(exc) from exc
+    return web.Response(status=204)
+
+
 OPERATIONS = (
     Operation(
         "GET",
@@ -233,6 +245,14 @@ OPERATIONS = (
         "Change a survey's settings (mode and access only while a draft: else 409)",
         request=SettingsChange,
         response=Survey,
+        problems=(404, 409),
+        need=ORGANIZER,
+    ),
+    Operation(
+        "DELETE",
+        SURVEY,
+        "Delete a draft with everything kept of it (409 once it has been opened: its responses stay)",
+        status=204,
         problems=(404, 409),
         need=ORGANIZER,
     ),
@@ -278,6 +298,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(SURVEYS, create_survey)
     app.router.add_get(_ROUTED, get_survey)
     app.router.add_patch(_ROUTED, patch_survey)
+    app.router.add_delete(_ROUTED, delete_survey)
     app.router.add_get(SURVEY + "/document", get_document)
     app.router.add_put(SURVEY + "/document", put_document)
     app.router.add_post(SURVEY + "/open", open_survey)

@@ -1,6 +1,7 @@
 """Every write an organizer makes to a survey, each with its audit entry in the same
 transaction: the API and the console pages both write through here, so both keep one set of
-rules (a draft's edit replaces its version, an open survey's adds one, a closed one's is refused)."""
+rules (a draft's edit replaces its version, an open survey's adds one, a closed one's is refused;
+only a draft may be deleted)."""
 
 import base64
 import secrets
@@ -16,7 +17,7 @@ from aiohttp import web
 from services.surveys.building import store
 from services.surveys.building.closing import announce_closing
 from services.surveys.building.definition import document_errors
-from services.surveys.building.editing import Edit, Step, edit_in, retyped_questions, status_after
+from services.surveys.building.editing import Edit, Step, deletable, edit_in, retyped_questions, status_after
 from services.surveys.building.lifecycle import phase
 from services.surveys.building.models import NewSurvey, Schedule
 from shared.auth import Account
@@ -31,6 +32,7 @@ class Refusal(Enum):
     CLOSED = (409, "the survey is closed: its document and responses are final")
     STEP = (409, "not allowed now: a survey goes from draft to open to closed, never back")
     FIXED_WHEN_OPEN = (409, "mode and access change only while the survey is a draft")
+    NOT_DRAFT = (409, "only a draft may be deleted: an opened survey keeps its responses")
 
 
 class Refused(Exception):
@@ -149,6 +151,15 @@ class Writer:
             await self._audit(
                 conn, f"survey.{'opened' if step is Step.OPEN else 'closed'}", f"survey:{survey_id}"
             )
+
+    async def delete(self, survey_id: UUID) -> None:
+        """The draft and everything kept of it, in one transaction; its audit entry stays."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await self._locked(conn, survey_id)
+            if not deletable(row["status"]):
+                raise Refused(Refusal.NOT_DRAFT)
+            await store.delete(conn, survey_id)
+            await self._audit(conn, "survey.deleted", f"survey:{survey_id}")
 
 
 def _check_schedule(schedule: dict[str, datetime | None]) -> None:

@@ -1,5 +1,6 @@
 """The rules of changing a survey, without I/O: what an edit of its document does in each phase,
-which lifecycle steps are allowed, and the question ids that must keep their meaning."""
+which lifecycle steps are allowed, which survey may be deleted, and the question ids that must
+keep their meaning."""
 
 from collections.abc import Iterable, Iterator, Mapping
 from enum import Enum
@@ -34,6 +35,12 @@ def status_after(status: str, step: Step) -> str | None:
     if step is Step.OPEN:
         return "open" if status == "draft" else None
     return "closed" if status == "open" else None
+
+
+def deletable(status: str) -> bool:
+    """Only a draft may be deleted: it was never opened (status never goes back to draft), so
+    nobody answered it or was invited to it. An opened survey keeps its responses for good."""
+    return status == "draft"
 
 
 def question_types(document: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:

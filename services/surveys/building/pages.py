@@ -1,7 +1,8 @@
 """The surveys console: the organizer's surveys, a new survey, and a survey's own page (its
-settings, lifecycle, versions, public link, JSON export and import). The builder's pages are
-builder.py's. Forms without JavaScript: errors beside their field with what was typed kept,
-writes answered 303, all written through changes.Writer, as the API does."""
+title and description, settings, lifecycle, versions, public link, JSON export and import, and
+a draft's deletion). The builder's pages are builder.py's. Forms without JavaScript: errors
+beside their field with what was typed kept, writes answered 303, all written through
+changes.Writer, as the API does."""
 
 import json
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from services.surveys.building.console import (
 )
 from services.surveys.building.editing import Step
 from services.surveys.building.models import NewSurvey, SettingsChange, SurveySummary, pages
+from services.surveys.building.texts import missing_main, texts_beside, texts_form, with_texts
 from shared.auth import Account, check, organisation, requires
 from shared.http import POOL
 from shared.i18n import gettext_ as _
@@ -57,7 +59,19 @@ def refusal_message(exc: Refused) -> str:
         "STEP": _("Not now: a survey goes from draft to open to closed, never back."),
         "FIXED_WHEN_OPEN": _("Mode and access can be changed only while the survey is a draft."),
         "NOT_FOUND": _("This survey no longer exists."),
+        "NOT_DRAFT": _("Only a draft can be deleted: once opened, a survey keeps its responses."),
     }[exc.refusal.name]
+
+
+def text_message(field: str, main: str) -> str:
+    """What to say beside a title or description field the document's rules refused."""
+    if field == f"title_{main}":
+        return _("Enter the title in the main language, up to 2000 characters.")
+    if field == f"description_{main}":
+        return _(
+            "Up to 2000 characters. A description in another language needs one in the main language too."
+        )
+    return _("Up to 2000 characters.")
 
 
 def _moment(text: str) -> str | None:
@@ -197,12 +211,19 @@ async def survey_page_of(
     typed: dict[str, str] | None = None,
     errors: dict[str, Any] | None = None,
     status: int = 200,
+    texts: dict[str, str] | None = None,
 ) -> web.Response:
+    """The survey's page: ``typed`` the settings form's values, ``texts`` the title and
+    description form's (each as stored unless given)."""
     survey_id, _account, row = await owned(request)
     pool = request.app[POOL]
+    document = await store.document(pool, survey_id, None)
+    if document is None:  # deleted since its row was read
+        raise web.HTTPNotFound()
     context = {
         "survey": await survey_of(pool, row),
-        "document": await store.document(pool, survey_id, None),
+        "document": document,
+        "texts": texts or texts_form(document),
         "typed": typed or settings_typed(row),
         "errors": errors or {},
         "regions": await _regions(request),
@@ -244,6 +265,50 @@ async def change_settings(request: web.Request) -> web.Response:
     except Refused as exc:
         return await survey_page_of(request, typed, {"form": refusal_message(exc)}, 409)
     return see_other(f"{survey_path(survey_id)}?saved=1")
+
+
+@requires(ORGANIZER)
+async def change_texts(request: web.Request) -> web.Response:
+    """The title and description, per language, saved as an edit of the document (a draft's
+    version replaced, an open survey's next version, a closed one's refused)."""
+    survey_id, account, _row = await owned(request)
+    document = await store.document(request.app[POOL], survey_id, None)
+    if not isinstance(document, dict):  # deleted since its row was read
+        raise web.HTTPNotFound()
+    data = await request.post()
+    typed = {name: str(data.get(name, "")) for name in texts_form(document)}
+    if not fresh(request, data):
+        return await survey_page_of(request, errors=expired(), status=422, texts=typed)
+    changed = with_texts(document, typed)
+    try:
+        await Writer.of(request, account).save_document(survey_id, changed)
+    except Invalid as exc:
+        main = document["main_language"]
+        beside, elsewhere = texts_beside([*exc.errors, *missing_main(changed)], main)
+        errors: dict[str, Any] = {field: text_message(field, main) for field in beside}
+        if elsewhere:
+            errors["texts"] = elsewhere
+        return await survey_page_of(request, errors=errors, status=422, texts=typed)
+    except Refused as exc:
+        return await survey_page_of(request, errors={"form": refusal_message(exc)}, status=409, texts=typed)
+    return see_other(f"{survey_path(survey_id)}?saved=1")
+
+
+@requires(ORGANIZER)
+async def delete_draft(request: web.Request) -> web.Response:
+    """A draft deleted for good, once its box says so (a confirmation without JavaScript)."""
+    survey_id, account, _row = await owned(request)
+    data = await request.post()
+    if not fresh(request, data):
+        return await survey_page_of(request, errors=expired(), status=422)
+    if not data.get("confirm"):
+        message = _("Tick the box to delete this draft, or leave it as it is.")
+        return await survey_page_of(request, errors={"confirm": message}, status=422)
+    try:
+        await Writer.of(request, account).delete(survey_id)
+    except Refused as exc:
+        return await survey_page_of(request, errors={"form": refusal_message(exc)}, status=409)
+    return see_other(f"{CONSOLE}?deleted=1")
 
 
 async def _take(request: web.Request, step: Step, done: str) -> web.Response:
@@ -312,6 +377,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(f"{CONSOLE}/new", create_survey)
     app.router.add_get(CONSOLE + "/{survey_id}", survey_page)
     app.router.add_post(CONSOLE + "/{survey_id}", change_settings)
+    app.router.add_post(CONSOLE + "/{survey_id}/texts", change_texts)
+    app.router.add_post(CONSOLE + "/{survey_id}/delete", delete_draft)
     app.router.add_post(CONSOLE + "/{survey_id}/open", open_survey)
     app.router.add_post(CONSOLE + "/{survey_id}/close", close_survey)
     app.router.add_get(CONSOLE + "/{survey_id}/document.json", export_document)

@@ -183,6 +183,18 @@ async def set_status(conn: DbConnection, survey_id: UUID, status: str) -> None:
     )
 
 
+async def delete(conn: DbConnection, survey_id: UUID) -> None:
+    """The survey and every row keyed by its id: each table of migrations 0002 and 0005 that has
+    a survey_id (versions, invitations, submissions, responses, anonymous_pending, drafts and the
+    tallies) references surveys ON DELETE CASCADE, so this one statement deletes them all in the
+    caller's transaction, and a table added without that would make it fail, not leave rows.
+    Only a draft is deleted (editing.deletable): nobody has answered it, and invitations are
+    issued only to an open survey (invitations/rules.py). Should one exist all the same (a row
+    written past those rules), it goes with the survey rather than keeping the draft from being
+    deleted: its link led nowhere already, as answering finds no draft."""
+    await conn.execute("DELETE FROM surveys WHERE id = $1", survey_id)
+
+
 async def organisation_names(conn: Db, organisations: Sequence[UUID] | None) -> list[asyncpg.Record]:
     """The organisations (of ``organisations`` only, unless None) surveys knows the names of."""
     return await conn.fetch(
