@@ -19,9 +19,28 @@ from shared.db import create_pool, drop_database, ensure_database
 from shared.runtime import apply_migrations
 from shared.settings import Settings, get_settings
 from tests.support.launcher import delete_queues_of_stopped_platforms
+from tests.support.leaks import leaked
 
 RUN_ID = uuid.uuid4().hex[:10]
 _test_numbers = itertools.count()
+_session_loop: list[asyncio.AbstractEventLoop] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def session_loop() -> None:
+    """The loop every test shares, kept for the check between modules below."""
+    _session_loop.append(asyncio.get_running_loop())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    yield
+    if not _session_loop or (nextitem is not None and nextitem.module is item.module):
+        return
+    left = leaked(_session_loop[0])
+    for task, _ in left:
+        task.cancel()  # so that the next module starts clean
+    assert not left, f"background loops outlived {item.module.__name__}: {sorted(n for _, n in left)}"
 
 
 def _rabbitmqctl(*args: str) -> None:

@@ -13,7 +13,10 @@ from aiohttp.test_utils import TestClient
 from services.engagement import demo
 from services.engagement.campaigns import changes
 from services.engagement.people.erasing import erase_person
+from services.notifications.deliveries.writing import NOTICES
+from services.surveys.invitations.handlers import CAMPAIGNS as SURVEY_CAMPAIGNS
 from shared.auth import ACCOUNT_HEADER, Account, Grant, Role
+from shared.contracts import CampaignAudienceListed, Envelope
 from tests import test_accounts
 from tests.test_accounts import csrf_of
 from tests.test_organisations import ADMIN, as_, audit_targets, unique
@@ -370,3 +373,40 @@ async def test_the_demo_campaign_loads_once_over_the_bay_area_counties(
     assert row is not None
     assert row["title"] == "Demo: Manufacturing the Dream" and row["is_demo"] and row["status"] == "draft"
     assert regions == 9
+
+
+async def test_a_campaign_without_a_survey_still_lists_its_audience_for_its_news(
+    engagement: TestClient, pools: dict[str, asyncpg.Pool]
+) -> None:
+    """Its news reaches the audience (by their consent, notifications' to judge); surveys,
+    binding the same event, invites no one."""
+    pool, zip_code = pools["engagement"], a_zip()
+    people = {await a_person(pool, zip_code, confirmed=True), await a_person(pool, zip_code)}
+    organisation_id = await an_organisation(engagement)
+    created = await engagement.post(
+        "/api/v1/campaigns", json=draft(organisation_id, zip_codes=[zip_code]), headers=ADMIN
+    )
+    campaign_id = (await created.json())["id"]
+    assert (await engagement.post(f"/api/v1/campaigns/{campaign_id}/launch", headers=ADMIN)).status == 200
+
+    [row] = await pool.fetch(
+        """SELECT payload FROM outbox WHERE routing_key = 'campaign.audience_listed'
+           AND payload -> 'data' ->> 'campaign_id' = $1""",
+        campaign_id,
+    )
+    envelope = Envelope.model_validate(row["payload"])
+    listed = CampaignAudienceListed.model_validate(envelope.data)
+    assert listed.survey_ids == () and {m.person_id for m in listed.members} == people
+
+    for service, subscription in (("notifications", NOTICES), ("surveys", SURVEY_CAMPAIGNS)):
+        async with pools[service].acquire() as conn, conn.transaction():
+            await subscription.handler_for(listed)(listed, conn, envelope)
+    news = await pools["notifications"].fetch(
+        "SELECT person_id FROM deliveries WHERE subject = $1 AND kind = 'campaign_news'",
+        f"campaign:{campaign_id}",
+    )
+    assert {r["person_id"] for r in news} == people
+    invited = await pools["surveys"].fetchval(
+        "SELECT count(*) FROM invitations WHERE person_id = ANY ($1)", list(people)
+    )
+    assert invited == 0

@@ -38,9 +38,10 @@ def test_the_audience_is_listed_whole_in_numbered_parts_of_at_most_a_thousand(n:
     assert all(p.survey_ids == (survey,) and p.campaign_id == campaign for p in listed)
 
 
-def test_no_survey_or_no_one_lists_nothing() -> None:
-    assert parts(uuid.uuid4(), uuid.uuid4(), [], members(3)) == []
+def test_no_one_lists_nothing_and_no_survey_still_lists_everyone_for_the_news() -> None:
     assert parts(uuid.uuid4(), uuid.uuid4(), [uuid.uuid4()], []) == []
+    [listed] = parts(uuid.uuid4(), uuid.uuid4(), [], members(3))
+    assert listed.survey_ids == () and len(listed.members) == 3
 
 
 def test_a_listed_part_carries_no_contact_data_and_refuses_a_part_beyond_its_parts() -> None:

@@ -6,9 +6,9 @@ named by the import's id), never a list of people:
 sends later resolves the audience against people's current consent.
 
 Only engagement can resolve a definition to people (it alone holds their ZIP codes, regions,
-memberships and tags), so at the launch, in its transaction, it lists the audience's people for
-the campaign's linked surveys in ``campaign.audience_listed``: pseudonymous ids and languages,
-what surveys needs to invite them, and nothing to reach them by."""
+memberships and tags), so at the launch, in its transaction, it lists the audience's people in
+``campaign.audience_listed``: pseudonymous ids and languages, what surveys needs to invite them
+and notifications to send the campaign's news, and nothing to reach them by."""
 
 from datetime import datetime
 from typing import Annotated, Self
@@ -81,15 +81,18 @@ MAX_LISTED = 1000  # audience members per campaign.audience_listed: about 70 kB 
 
 class CampaignAudienceListed(Event):
     """A launched campaign's audience, resolved to people at the launch, in parts of up to
-    MAX_LISTED: who is in the audience is known only to engagement, and a campaign's linked
-    surveys invite them. Only surveys binds it. Ids and languages only, no contact data: the
-    mail goes out, or not, by notifications' own record of consent."""
+    MAX_LISTED: who is in the audience is known only to engagement. Surveys invites them to the
+    campaign's linked surveys (none, for a campaign without one); notifications sends them its
+    news. Ids and languages only, no contact data: the mail goes out, or not, by notifications'
+    own record of consent."""
 
     type = "campaign.audience_listed"
 
     campaign_id: UUID
     organisation_id: UUID
-    survey_ids: tuple[UUID, ...] = Field(min_length=1, max_length=MAX_PARTS)
+    # Empty allowed since campaigns without a survey list their audience too (for their news);
+    # surveys' older consumers, reading the linked surveys, invite no one from such a part.
+    survey_ids: tuple[UUID, ...] = Field(max_length=MAX_PARTS)
     part: int = Field(ge=1, description="this part's number, from 1")
     parts: int = Field(ge=1, description="how many parts the audience was listed in")
     members: tuple[AudienceMember, ...] = Field(min_length=1, max_length=MAX_LISTED)

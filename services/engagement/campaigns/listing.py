@@ -1,7 +1,9 @@
-"""A launched campaign's audience, listed for its linked surveys (``campaign.audience_listed``).
+"""A launched campaign's audience, listed for its linked surveys and its news
+(``campaign.audience_listed``).
 
 The audience is a definition (regions, ZIP codes, CoPs, tags, imported lists), and only
-engagement can tell who matches it. Surveys must invite each of them once, so at the launch,
+engagement can tell who matches it. Surveys must invite each of them once, and notifications
+tell each the campaign's news once (with a survey or without), so at the launch,
 in the launch's transaction, the audience is resolved to people and listed in parts: a launch
 that commits has listed everyone who was in the audience then, and one that fails has listed
 no one. Later changes to people do not change who was invited, as the audience is fixed by the
@@ -27,9 +29,8 @@ def parts(
     survey_ids: Sequence[UUID],
     members: Sequence[AudienceMember],
 ) -> list[CampaignAudienceListed]:
-    """The audience in parts of up to MAX_LISTED, numbered from 1; none when there is no one
-    to invite or nothing to invite them to."""
-    if not survey_ids or not members:
+    """The audience in parts of up to MAX_LISTED, numbered from 1; none when there is no one."""
+    if not members:
         return []
     chunks = [members[start : start + MAX_LISTED] for start in range(0, len(members), MAX_LISTED)]
     return [
@@ -57,8 +58,6 @@ async def list_audience(
     actor: str,
 ) -> None:
     """Emit the launched campaign's audience, inside the launch's transaction."""
-    if not survey_ids:
-        return  # nothing to invite them to: the audience is not even read
     members = [
         AudienceMember(person_id=row["person_id"], language=row["language"])
         for row in await store.audience_members(conn, audience)
