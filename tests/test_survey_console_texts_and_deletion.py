@@ -55,12 +55,19 @@ async def answering_page(surveys: TestClient, slug: str, language: str) -> str:
     return await page.text()
 
 
-async def respond(surveys: TestClient, slug: str) -> None:
-    answers = {"works_in_manufacturing": {"choice": "no"}, "plan_rating": 7}
-    response = await surveys.post(
-        f"{API}/{slug}/responses", json={"submission_key": str(uuid.uuid4()), "answers": answers}
-    )
-    assert response.status == 201, await response.text()
+async def opened(surveys: TestClient, organisation_id: uuid.UUID, *, answered: bool = False) -> Any:
+    """A survey of the organisation, opened through the API; answered once through it if asked."""
+    survey = await created(surveys, organisation_id)
+    headers = organizer(organisation_id)
+    assert (await surveys.post(f"{API}/{survey['id']}/open", headers=headers)).status == 200
+    if answered:
+        answers = {"works_in_manufacturing": {"choice": "no"}, "plan_rating": 7}
+        response = await surveys.post(
+            f"{API}/{survey['slug']}/responses",
+            json={"submission_key": str(uuid.uuid4()), "answers": answers},
+        )
+        assert response.status == 201, await response.text()
+    return survey
 
 
 async def kept_of(pool: asyncpg.Pool, survey_id: str) -> dict[str, int]:
@@ -196,10 +203,8 @@ async def test_an_open_surveys_texts_make_a_version_a_response_keeps_its_own_and
 ) -> None:
     pool, organisation_id = pools["surveys"], uuid.uuid4()
     headers = organizer(organisation_id)
-    survey = await created(surveys, organisation_id)
+    survey = await opened(surveys, organisation_id, answered=True)
     base = f"{CONSOLE}/{survey['id']}"
-    assert (await surveys.post(f"{API}/{survey['id']}/open", headers=headers)).status == 200
-    await respond(surveys, survey["slug"])
     first = await document_of(surveys, survey["id"], headers)
     form = await filled_form(surveys, survey["id"], headers)
 
@@ -296,12 +301,11 @@ async def test_a_draft_is_deleted_from_its_console_page_with_every_row_kept_of_i
     assert (await audit(pool, survey["id"]))[-1] == "survey.deleted"
 
     # An opened survey offers no deletion, and refuses one all the same.
-    opened = await created(surveys, organisation_id)
-    assert (await surveys.post(f"{API}/{opened['id']}/open", headers=headers)).status == 200
-    page = await (await surveys.get(f"{CONSOLE}/{opened['id']}", headers=headers)).text()
-    assert f'action="/surveys/console/{opened["id"]}/delete"' not in page
+    open_one = await opened(surveys, organisation_id)
+    page = await (await surveys.get(f"{CONSOLE}/{open_one['id']}", headers=headers)).text()
+    assert f'action="/surveys/console/{open_one["id"]}/delete"' not in page
     refused = await surveys.post(
-        f"{CONSOLE}/{opened['id']}/delete?lang=es",
+        f"{CONSOLE}/{open_one['id']}/delete?lang=es",
         data={"csrf": csrf_of(page), "confirm": "on"},
         headers=headers,
     )
@@ -309,7 +313,7 @@ async def test_a_draft_is_deleted_from_its_console_page_with_every_row_kept_of_i
     assert (
         es("Only a draft can be deleted: once opened, a survey keeps its responses.") in await refused.text()
     )
-    assert (await kept_of(pool, opened["id"]))["surveys"] == 1
+    assert (await kept_of(pool, open_one["id"]))["surveys"] == 1
 
 
 async def test_the_api_deletes_a_draft_and_refuses_an_opened_survey_changing_nothing(
@@ -332,18 +336,16 @@ async def test_the_api_deletes_a_draft_and_refuses_an_opened_survey_changing_not
         assert again.status == 404 and again.content_type == "application/problem+json", method
     assert await audit(pool, draft["id"]) == ["survey.created", "survey.deleted"]
 
-    opened = await created(surveys, organisation_id)
-    assert (await surveys.post(f"{API}/{opened['id']}/open", headers=headers)).status == 200
-    await respond(surveys, opened["slug"])
-    before = await kept_of(pool, opened["id"])
+    answered = await opened(surveys, organisation_id, answered=True)
+    before = await kept_of(pool, answered["id"])
     assert before["responses"] == 1
-    refused = await surveys.delete(f"{API}/{opened['id']}", headers=headers)
+    refused = await surveys.delete(f"{API}/{answered['id']}", headers=headers)
     assert refused.status == 409 and refused.content_type == "application/problem+json"
     assert "only a draft" in (await refused.json())["detail"]
-    assert (await surveys.post(f"{API}/{opened['id']}/close", headers=headers)).status == 200
-    assert (await surveys.delete(f"{API}/{opened['id']}", headers=as_("admin"))).status == 409
-    assert await kept_of(pool, opened["id"]) == before
-    assert "survey.deleted" not in await audit(pool, opened["id"])
+    assert (await surveys.post(f"{API}/{answered['id']}/close", headers=headers)).status == 200
+    assert (await surveys.delete(f"{API}/{answered['id']}", headers=as_("admin"))).status == 409
+    assert await kept_of(pool, answered["id"]) == before
+    assert "survey.deleted" not in await audit(pool, answered["id"])
 
     # An admin deletes any organisation's draft.
     another = await created(surveys, uuid.uuid4())
