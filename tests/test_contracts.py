@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.engagement.app import SPEC as ENGAGEMENT
 from services.notifications.app import SPEC as NOTIFICATIONS
 from services.surveys.app import SPEC as SURVEYS
 from shared.contracts import (
@@ -18,6 +19,7 @@ from shared.contracts import (
     Envelope,
     InvalidMessage,
     InvitationIssued,
+    NotificationFailed,
     PersonErased,
     PersonRegistered,
     SignInLinkRequested,
@@ -140,3 +142,20 @@ def test_contact_data_travels_only_to_notifications() -> None:
         "registration.cancelled",
     }
     assert not bound["surveys"] & {t for t in bound["notifications"] if t.startswith("registration.")}
+
+
+def test_engagement_hears_back_from_surveys_and_notifications() -> None:
+    """Engagement binds what the other two tell it back, each on the queue that applies it:
+    responses and closings, contacted counts, unsubscribes and refused addresses
+    (notification.failed: no contact data in its fields, though the server's answer may quote
+    the address, which engagement holds anyway)."""
+    bound = [(sub.consumer, key) for sub in ENGAGEMENT.subscriptions for key in sub.routing_keys]
+    assert sorted(bound) == [
+        ("engagement.contacts", "campaign.contacted"),
+        ("engagement.decision_responses", "response.submitted"),
+        ("engagement.decision_responses", "survey.closed"),
+        ("engagement.refusals", NotificationFailed.type),
+        ("engagement.responses", "response.submitted"),
+        ("engagement.unsubscribes", "person.unsubscribed"),
+    ]
+    assert not CONTACT_DATA & set(NotificationFailed.model_fields)

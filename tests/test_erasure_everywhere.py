@@ -143,6 +143,7 @@ async def test_after_erasure_nothing_in_any_column_names_the_person(
     assert {
         "engagement.people.email",
         "engagement.meeting_registrations.person_id",
+        "engagement.address_refusals.person_id",
         "surveys.invitations.person_id",
         "surveys.responses.person_id",
         "notifications.deliveries.address",

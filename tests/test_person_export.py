@@ -16,14 +16,14 @@ from aiohttp import web
 
 from services.engagement.meetings import registering
 from services.engagement.meetings.rules import RegistrationFields
-from services.engagement.people import PersonRegistration
+from services.engagement.people import PersonRegistration, refusals
 from services.engagement.people.consent import parse_consent
 from services.engagement.registration import register_person
 from services.engagement.residents.export import everything_on
 from services.notifications.contacts import store as contacts
 from services.notifications.contacts.unsubscribe_links import LinkFor
 from services.notifications.deliveries import sender
-from shared.contracts import ResponseSubmitted
+from shared.contracts import Envelope, NotificationFailed, ResponseSubmitted
 from shared.outbox import emit
 from shared.settings import Settings
 from tests.test_consent import by_operator
@@ -293,6 +293,22 @@ async def _unsubscribe(pools: Pools, person: Person, marker: str) -> None:
         assert await contacts.unsubscribe(conn, LinkFor(person.id, "email", "campaign_news"), "one_click")
 
 
+async def _address_refusal(pools: Pools, person: Person, marker: str) -> None:
+    """As engagement's consumer applies notifications' notification.failed (a 550 quoting them)."""
+    event = NotificationFailed(
+        delivery_id=1,
+        person_id=person.id,
+        subject=f"campaign:{uuid.uuid4()}",
+        kind="campaign",
+        channel="email",
+        reason=f"550 5.1.1 <{marker}>: no such mailbox",
+        failed_at=datetime.now(UTC),
+    )
+    envelope = Envelope.wrap(event, producer="notifications", aggregate=f"person:{person.id}")
+    async with pools["engagement"].acquire() as conn, conn.transaction():
+        await refusals.on_notification_failed(event, conn, envelope)
+
+
 # By table, how to make a row and where the download holds it. Reminders and drafts name the
 # person through a registration and an invitation: listed by hand, as no column finds them.
 EXPORTED = {
@@ -304,6 +320,7 @@ EXPORTED = {
     "engagement.resident_sessions": Exported(_resident_session, "sessions", marked=False),
     "engagement.meeting_registrations": Exported(_meeting_registration, "meeting_registrations"),
     "engagement.competition_applications": Exported(_competition_application, "competition_applications"),
+    "engagement.address_refusals": Exported(_address_refusal, "address_refusals"),
     "surveys.respondents": Exported(_respondent, "respondent"),
     "surveys.invitations": Exported(_invitation_and_draft, "invitations", marked=False),
     "surveys.drafts": Exported(_invitation_and_draft, "drafts"),

@@ -6,7 +6,7 @@ from services.engagement import api, throttle
 from services.engagement.accounts import api as accounts_api
 from services.engagement.campaigns import contacted, responses
 from services.engagement.decisions import handlers as decisions
-from services.engagement.people import unsubscribes
+from services.engagement.people import refusals, unsubscribes
 from services.engagement.residents import pages as resident_pages
 from shared.runtime import ServiceSpec
 
@@ -38,7 +38,13 @@ SPEC = ServiceSpec(
         "/me/",
     ),
     operations=api.OPERATIONS,
-    subscriptions=(responses.RESPONSES, decisions.RESPONSES, contacted.CONTACTS, unsubscribes.UNSUBSCRIBES),
+    subscriptions=(
+        responses.RESPONSES,
+        decisions.RESPONSES,
+        contacted.CONTACTS,
+        unsubscribes.UNSUBSCRIBES,
+        refusals.REFUSALS,
+    ),
     background=(
         throttle.forget_old_attempts,
         accounts_api.forget_old_attempts,

@@ -1,6 +1,7 @@
-"""The console's people pages, for organizers and admins: the list of people (paged, searched)
-and importing people from a CSV file (``importing`` has the file's rules). Any organizer may
-import: people belong to no organisation yet, and the audit entry names who imported them.
+"""The console's people pages, for organizers and admins: the list of people (paged, searched,
+an address refused for good marked beside its person: ``refusals``) and importing people from
+a CSV file (``importing`` has the file's rules). Any organizer may import: people belong to no
+organisation yet, and the audit entry names who imported them.
 
 A file with problems is answered 422 with every problem in a table beside the upload field,
 nothing written; an imported file 303 to the form saying how many (a reload does not post
@@ -16,7 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from services.engagement.community.api import ORGANIZER, total
 from services.engagement.community.models import Query, pages
-from services.engagement.people import import_store
+from services.engagement.people import import_store, refusals
 from services.engagement.people.import_store import Importer, ImportRefused
 from services.engagement.people.importing import COLUMNS, RowError, parse
 from shared import csrf
@@ -51,7 +52,9 @@ async def people_page(request: web.Request) -> web.Response:
     except ValidationError:
         query = Query()  # a mistyped page number or search: the first page of everything
     rows = await import_store.people_page(request.app[POOL], query.q, query.offset)
-    return _render(request, "people.html", {"people": rows, "query": query, "pages": pages(total(rows))})
+    refused = await refusals.refusals_of(request.app[POOL], [row["id"] for row in rows])
+    context = {"people": rows, "refused": refused, "query": query, "pages": pages(total(rows))}
+    return _render(request, "people.html", context)
 
 
 def _import_form(

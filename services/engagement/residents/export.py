@@ -11,6 +11,7 @@ import aiohttp
 import asyncpg
 
 from services.engagement.community import store as community_store
+from services.engagement.people import refusals
 from services.engagement.people import store as people_store
 from services.engagement.residents import store
 from shared.settings import Settings
@@ -45,6 +46,7 @@ async def _engagement_part(pool: asyncpg.Pool, person_id: UUID) -> dict[str, Any
         "sessions": await store.sessions(pool, person_id),
         "meeting_registrations": await store.meeting_registrations(pool, person_id),
         "competition_applications": await store.competition_applications(pool, person_id),
+        "address_refusals": await refusals.held_on(pool, person_id),
     }
 
 

@@ -21,7 +21,7 @@ from services.engagement.accounts import store as accounts_store
 from services.engagement.accounts.api import LOGIN_WINDOW_S
 from services.engagement.community import changes
 from services.engagement.community import store as community_store
-from services.engagement.people import PersonRegistration
+from services.engagement.people import PersonRegistration, refusals
 from services.engagement.people import store as people_store
 from services.engagement.people.changing import ConsentRefused, change_consent
 from services.engagement.people.consent import PERSON, ConsentChange, Method, label
@@ -147,6 +147,8 @@ async def save_details(request: web.Request) -> web.Response:
             raise web.HTTPSeeOther(HOME)
         await _announce_details(conn, person_id, checked, saved, request_id(request))
         await _withdraw_sms_without_a_number(conn, person_id, checked.phone, request_id(request))
+        if saved["phone_before"] != checked.phone:  # a refusal was of the number they had
+            await refusals.address_changed(conn, person_id, "sms")
     raise web.HTTPSeeOther(f"{HOME}?saved=details")
 
 
@@ -341,6 +343,7 @@ async def _own_page(
         cops = await community_store.cops_of(conn, person_id)
         requests = await community_store.requests_of(conn, person_id)
         left_topic = await _left_topic(conn, left, {cop["id"] for cop in cops})
+        refused = (await refusals.refusals_of(conn, [person_id])).get(person_id, [])
     context = {
         "person": person,
         "typed": typed or {name: person.get(name) or "" for name in details.FIELDS},
@@ -351,6 +354,7 @@ async def _own_page(
         "requests": requests,
         "left_topic": left_topic,
         "not_a_member": left == NOT_A_MEMBER,
+        "refused": {refusal.channel: refusal for refusal in refused},
     }
     return _render(request, "me_page.html", context, status=status)
 

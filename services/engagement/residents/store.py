@@ -101,11 +101,14 @@ async def person(conn: Db, person_id: UUID) -> dict[str, Any] | None:
 
 
 async def update_details(conn: DbConnection, person_id: UUID, details: Details) -> asyncpg.Record | None:
-    """The person's consent to be contacted and the change's time, for its event; None if the
-    person is gone (erased meanwhile)."""
+    """The person's consent to be contacted and the change's time, for its event, and the phone
+    number they had before (locked, so a concurrent change is not missed); None if the person is
+    gone (erased meanwhile)."""
     return await conn.fetchrow(
-        """UPDATE people SET display_name = $2, phone = $3, language = $4, postal_code = $5 WHERE id = $1
-           RETURNING consent_to_contact, clock_timestamp() AS changed_at""",
+        """UPDATE people p SET display_name = $2, phone = $3, language = $4, postal_code = $5
+           FROM (SELECT id, phone FROM people WHERE id = $1 FOR UPDATE) AS was
+           WHERE p.id = was.id
+           RETURNING p.consent_to_contact, clock_timestamp() AS changed_at, was.phone AS phone_before""",
         person_id,
         details.display_name,
         details.phone,
