@@ -121,28 +121,32 @@ def test_the_preferences_form() -> None:
 
 
 def test_a_language_without_its_template_is_written_to_in_english() -> None:
-    assert compose.template_for("campaign_news", "sms", "es").name == "notices/en/campaign_news.sms.txt"
+    assert compose.template_for("campaign_news", "sms", "fr").name == "notices/en/campaign_news.sms.txt"
     assert compose.template_for("reminder", "sms", "es").name == "notices/es/reminder.sms.txt"
 
 
 def test_the_report_adds_up_per_notice_and_in_all() -> None:
     a, b = uuid.uuid4(), uuid.uuid4()
     rows = [
-        {"notice": a, "kind": "registration_confirmed", "state": "sent", "reason": None, "people": 3},
-        {"notice": a, "kind": "registration_confirmed", "state": "failed", "reason": "550 no", "people": 1},
-        {"notice": b, "kind": "meeting_updated", "state": "pending", "reason": None, "people": 2},
-        {
-            "notice": b,
-            "kind": "meeting_updated",
-            "state": "suppressed",
-            "reason": "no_contact_point",
-            "people": 1,
-        },
-    ]
+        {"notice": a, "kind": "registration_confirmed", "channel": "email", "state": "sent", "reason": None,
+         "people": 3},
+        {"notice": a, "kind": "registration_confirmed", "channel": "email", "state": "failed",
+         "reason": "550 no", "people": 1},
+        {"notice": b, "kind": "meeting_updated", "channel": "email", "state": "pending", "reason": None,
+         "people": 2},
+        {"notice": b, "kind": "meeting_updated", "channel": "email", "state": "suppressed",
+         "reason": "no_contact_point", "people": 1},
+        {"notice": b, "kind": "meeting_updated", "channel": "sms", "state": "sent", "reason": None,
+         "people": 2},
+    ]  # fmt: skip
     report = summarise("meeting:x", rows)
-    assert report.recipients == 7 == sum(report.states.values())
-    assert [n.recipients for n in report.notices] == [4, 3]
-    assert [n.finished for n in report.notices] == [True, False] and not report.finished
+    assert report.recipients == 9 == sum(report.states.values())
+    assert [(n.kind, n.channel, n.recipients) for n in report.notices] == [
+        ("registration_confirmed", "email", 4),
+        ("meeting_updated", "email", 3),
+        ("meeting_updated", "sms", 2),
+    ]
+    assert [n.finished for n in report.notices] == [True, False, True] and not report.finished
     assert report.notices[0].reasons == {"failed": {"550 no": 1}}
 
 

@@ -1,13 +1,15 @@
 """Survey invitations and their reminders as deliveries (kinds ``survey_invitation`` and
-``survey_reminder``, purpose ``surveys``, by e-mail), in the invitee's language.
+``survey_reminder``, purpose ``surveys``), in the invitee's language, a row per channel they have
+a contact point for (e-mail, SMS or both; e-mail when they have none), as campaign news.
 
 The subject is the campaign that invited them (``campaign:<id>``, so the campaign's notice
 report has a line per survey's invitations) or the survey (``survey:<id>``) for invitations on
 demand. An invitation's link holds its token: it is kept only while the delivery may still go
-(``secret_path``, dropped from the row once it is finished), and not at all when the person
-cannot be written to when it is issued (no consent to e-mail about surveys, unsubscribed, no
-address): that row is written suppressed, with why, as a new consent should not bring back last
-month's invitation by itself. Otherwise the sender decides consent again when it sends.
+(``secret_path``, dropped from the row once it is finished), and not at all in a row whose
+person cannot be written to on its channel when it is issued (no consent to that channel about
+surveys, unsubscribed, no address on it): that row is written suppressed, with why, as a new
+consent should not bring back last month's invitation by itself. Otherwise the sender decides
+consent again when it sends. The same holds for the SMS row as for the e-mail one.
 
 A reminder (``invitation.reminder_due``, from surveys, only for an invitation not used yet) says
 the survey closes soon; it holds no link (the token is nowhere any more), it points at the
@@ -22,6 +24,7 @@ from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID, uuid5
 
+import asyncpg
 from babel.dates import format_date
 
 from services.notifications.deliveries import rules, store
@@ -44,10 +47,18 @@ def closes_in(closes_at: datetime | None, language: str) -> str | None:
     return None if closes_at is None else format_date(closes_at, "long", locale=language)
 
 
-async def _suppressed_now(conn: DbConnection, person_id: UUID) -> str | None:
-    """Why the person cannot be written to about surveys by e-mail now, or None."""
-    contact = (await store.contacts(conn, [person_id])).get(person_id)
-    row = {"transactional": False, "channel": "email", "purpose": PURPOSE, "address": None}
+def channels_of(contact: asyncpg.Record | None) -> tuple[str, ...]:
+    """Each channel the person has a contact point for, as campaign news is written
+    (deliveries/writing.py); e-mail for someone with neither, so the report counts them."""
+    if contact is None:
+        return ("email",)
+    email = ("email",) if contact["email"] is not None or contact["phone"] is None else ()
+    return email + (("sms",) if contact["phone"] is not None else ())
+
+
+def _suppressed_now(contact: asyncpg.Record | None, channel: str) -> str | None:
+    """Why the person cannot be written to about surveys on the channel now, or None."""
+    row = {"transactional": False, "channel": channel, "purpose": PURPOSE, "address": None}
     decision = rules.decide(recipient_of(row, contact), datetime.now(UTC))  # type: ignore[arg-type]
     return decision.reason if isinstance(decision, rules.Suppress) else None
 
@@ -55,25 +66,28 @@ async def _suppressed_now(conn: DbConnection, person_id: UUID) -> str | None:
 async def _write(
     conn: DbConnection, notice: UUID, person_id: UUID, subject: str, kind: str, language: str, params: Any
 ) -> None:
-    why = await _suppressed_now(conn, person_id)
-    if why is not None:
-        params = {k: v for k, v in params.items() if k != "secret_path"}
-    await conn.execute(
-        """INSERT INTO deliveries (notice, person_id, channel, subject, kind, purpose, transactional,
-                                   language, params, state, reason, finished_at)
-           VALUES ($1, $2, 'email', $3, $4, $5, false, $6, $7,
-                   CASE WHEN $8::text IS NULL THEN 'pending' ELSE 'suppressed' END, $8,
-                   CASE WHEN $8::text IS NULL THEN NULL ELSE clock_timestamp() END)
-           ON CONFLICT DO NOTHING""",
-        notice,
-        person_id,
-        subject,
-        kind,
-        PURPOSE,
-        language,
-        params,
-        why,
-    )
+    """A row per channel of the person's, each holding the link's token only if it may go."""
+    contact = (await store.contacts(conn, [person_id])).get(person_id)
+    for channel in channels_of(contact):
+        why = _suppressed_now(contact, channel)
+        kept = params if why is None else {k: v for k, v in params.items() if k != "secret_path"}
+        await conn.execute(
+            """INSERT INTO deliveries (notice, person_id, channel, subject, kind, purpose, transactional,
+                                       language, params, state, reason, finished_at)
+               VALUES ($1, $2, $3, $4, $5, $6, false, $7, $8,
+                       CASE WHEN $9::text IS NULL THEN 'pending' ELSE 'suppressed' END, $9,
+                       CASE WHEN $9::text IS NULL THEN NULL ELSE clock_timestamp() END)
+               ON CONFLICT DO NOTHING""",
+            notice,
+            person_id,
+            channel,
+            subject,
+            kind,
+            PURPOSE,
+            language,
+            kept,
+            why,
+        )
 
 
 async def on_invitation_issued(event: InvitationIssued, conn: DbConnection, envelope: Envelope) -> None:

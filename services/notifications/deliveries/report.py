@@ -2,8 +2,11 @@
 notice (the confirmation of each registration, each change, the cancellation, each reminder; the
 campaign's news and its survey invitations; the decision's outcome) every intended recipient in
 exactly one state, with why, and the counts adding up to the notice's audience; a notice is
-finished when none of it is pending or deferred. Failed rows can be retried in one action: those
-sent are not touched (see store.retry_failed)."""
+finished when none of it is pending or deferred. A line is a notice on one channel: campaign
+news and survey invitations go to a person on each channel they have a contact point for, so a
+line per channel keeps each person in one state on it (sent by e-mail, say, and suppressed by
+SMS). Failed rows can be retried in one action: those sent are not touched (see
+store.retry_failed)."""
 
 from collections.abc import Iterable
 from typing import Any
@@ -42,6 +45,7 @@ ONE_PER_PERSON = frozenset(
 class NoticeCounts(BaseModel):
     notice: UUID | None  # None for the notices of one kind each written for one person
     kind: str
+    channel: str
     recipients: int
     states: dict[str, int]
     reasons: dict[str, dict[str, int]]
@@ -61,15 +65,17 @@ class Retried(BaseModel):
 
 
 def summarise(subject: str, rows: Iterable[Any]) -> Report:
-    """Rows of (notice, kind, state, reason, people) into counts per notice and for the whole."""
-    notices: dict[UUID | str, NoticeCounts] = {}
+    """Rows of (notice, kind, channel, state, reason, people) into counts per notice and
+    channel, and for the whole."""
+    notices: dict[tuple[UUID | str, str], NoticeCounts] = {}
     for row in rows:
         alone = row["kind"] in ONE_PER_PERSON
         counts = notices.setdefault(
-            row["kind"] if alone else row["notice"],
+            (row["kind"] if alone else row["notice"], row["channel"]),
             NoticeCounts(
                 notice=None if alone else row["notice"],
                 kind=row["kind"],
+                channel=row["channel"],
                 recipients=0,
                 states=dict.fromkeys(STATES, 0),
                 reasons={},

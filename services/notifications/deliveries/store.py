@@ -144,13 +144,15 @@ async def defer_for_rate(conn: DbConnection, channel: str, limit: int, until: da
 
 
 async def report(conn: DbConnection, subject: str) -> list[asyncpg.Record]:
-    """Per notice of the subject: its kind, when it was written, and its rows by state and reason."""
+    """Per notice of the subject and channel: its kind, when it was written, and its rows by
+    state and reason."""
     return list(
         await conn.fetch(
-            """SELECT notice, kind, min(created_at) AS created_at, state, reason, count(*) AS people
+            """SELECT notice, kind, channel, min(created_at) AS created_at, state, reason,
+                      count(*) AS people
                FROM deliveries WHERE subject = $1
-               GROUP BY notice, kind, state, reason
-               ORDER BY min(created_at), notice, state, reason""",
+               GROUP BY notice, kind, channel, state, reason
+               ORDER BY min(created_at), notice, channel, state, reason""",
             subject,
         )
     )

@@ -214,7 +214,11 @@ def campaign_notice(campaign_id: UUID) -> UUID:
 async def on_audience_listed(
     conn: DbConnection, events: Sequence[tuple[CampaignAudienceListed, Envelope]]
 ) -> None:
-    """Campaign news to each listed person by e-mail, if they consent when it is sent."""
+    """Campaign news to each listed person on each channel they have a contact point for (e-mail,
+    SMS, or both: consent is per channel, so someone who agreed to news by SMS alone hears it),
+    sent if they consent on that channel when it is sent. Someone with neither, or not known here
+    yet, gets the e-mail row all the same, so that the report counts them (``no_contact_point``,
+    ``no_consent``); a phone added after the listing does not bring a second row."""
     notices, people, languages, campaigns = [], [], [], []
     for event, _ in events:
         for member in event.members:
@@ -225,9 +229,13 @@ async def on_audience_listed(
     await conn.execute(
         """INSERT INTO deliveries (notice, person_id, channel, subject, kind, purpose, transactional,
                                    language, params)
-           SELECT n, p, 'email', 'campaign:' || c, 'campaign_news', 'campaign_news', false, l,
-                  jsonb_build_object('campaign_id', c)
+           SELECT e.n, e.p, ch.channel, 'campaign:' || e.c, 'campaign_news', 'campaign_news', false, e.l,
+                  jsonb_build_object('campaign_id', e.c)
            FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS e (n, p, l, c)
+           LEFT JOIN contact_points k ON k.person_id = e.p
+           CROSS JOIN LATERAL (VALUES ('email', k.email IS NOT NULL OR k.phone IS NULL),
+                                      ('sms', k.phone IS NOT NULL)) AS ch (channel, reached)
+           WHERE ch.reached
            ON CONFLICT DO NOTHING""",
         notices,
         people,
