@@ -6,6 +6,7 @@ invitation's token gone from every finished row; a redelivered event sends nothi
 the notice report, a line per notice and channel, putting everyone in one state and adding up."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,16 +20,14 @@ from services.notifications.survey_notices import INVITATIONS, closes_in
 from shared.contracts import (
     AudienceMember,
     CampaignAudienceListed,
-    CampaignLaunched,
     Envelope,
     Event,
     InvitationIssued,
     InvitationReminderDue,
 )
-from shared.contracts.campaigns import Audience
 from shared.settings import Settings
 from tests.support.notices import apply, deliveries_of, drain, envelope_of
-from tests.test_notice_campaigns import notifications
+from tests.test_notice_campaigns import launch, notifications
 from tests.test_notices import notice_settings
 from tests.test_organisations import as_
 from tests.test_people_registration import Mailbox, address, smtp
@@ -96,14 +95,39 @@ async def apply_invitation(pool: asyncpg.Pool, event: Event, envelope: Envelope)
         await INVITATIONS.handler_for(event)(event, conn, envelope)
 
 
+async def invitations_of(pool: asyncpg.Pool, campaign_id: uuid.UUID) -> list[asyncpg.Record]:
+    return [
+        r for r in await deliveries_of(pool, f"campaign:{campaign_id}") if r["kind"] == "survey_invitation"
+    ]
+
+
 async def drain_both(pool: asyncpg.Pool, settings: Settings) -> None:
     await drain(pool, settings, "email")
     await drain(pool, settings, "sms")
 
 
+@dataclass(frozen=True)
+class Sending:
+    """Notifications' database and API, its senders' settings, and what the SMTP server and the
+    SMS provider received."""
+
+    pool: asyncpg.Pool
+    settings: Settings
+    mailbox: Mailbox
+    provider: Receiver
+    client: TestClient
+
+
 @pytest.fixture
-def sms_settings(notice_settings: Settings, receiver: tuple[Receiver, str]) -> Settings:
-    return notice_settings.model_copy(update={"sms_url": receiver[1], "sms_token": "provider-token"})
+def sending(
+    pools: dict[str, asyncpg.Pool],
+    notice_settings: Settings,
+    smtp: tuple[Mailbox, int],
+    receiver: tuple[Receiver, str],
+    notifications: TestClient,
+) -> Sending:
+    settings = notice_settings.model_copy(update={"sms_url": receiver[1], "sms_token": "provider-token"})
+    return Sending(pools["notifications"], settings, smtp[0], receiver[0], notifications)
 
 
 async def report_of(client: TestClient, campaign_id: uuid.UUID, organisation_id: uuid.UUID) -> dict[str, Any]:
@@ -126,15 +150,10 @@ def lines_of(report: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     return lines
 
 
-async def test_campaign_news_goes_by_each_consented_channel_in_the_persons_language(
-    pools: dict[str, asyncpg.Pool],
-    sms_settings: Settings,
-    smtp: tuple[Mailbox, int],
-    receiver: tuple[Receiver, str],
-    notifications: TestClient,
-) -> None:
-    pool, (mailbox, _), (provider, _) = pools["notifications"], smtp, receiver
-    organisation_id, campaign_id = uuid.uuid4(), uuid.uuid4()
+async def test_campaign_news_goes_by_each_consented_channel_in_the_persons_language(sending: Sending) -> None:
+    pool, sms_settings, mailbox, provider = sending.pool, sending.settings, sending.mailbox, sending.provider
+    organisation_id, unknown = uuid.uuid4(), uuid.uuid4()  # listed by engagement, no contact point here
+    campaign_id = await launch(pool, organisation_id, [unknown])
     phones = {name: a_phone() for name in ("sms_only", "phone_only", "both", "mail_consent", "none")}
     mails = {name: address(name.replace("_", "")) for name in ("sms_only", "both", "mail_consent", "none")}
     people = {
@@ -150,7 +169,6 @@ async def test_campaign_news_goes_by_each_consented_channel_in_the_persons_langu
             pool, ("email:campaign_news",), email=mails["mail_consent"], phone=phones["mail_consent"]
         ),
         "none": await a_contact(pool, ("sms:meetings",), email=mails["none"], phone=phones["none"]),
-        "unknown": uuid.uuid4(),  # listed by engagement, no contact point here
     }
     languages = {"sms_only": "es"}
     listed = CampaignAudienceListed(
@@ -163,17 +181,8 @@ async def test_campaign_news_goes_by_each_consented_channel_in_the_persons_langu
             AudienceMember(person_id=p, language=languages.get(name, "en")) for name, p in people.items()
         ),
     )
-    envelope = await apply(pool, listed)
-    await apply(
-        pool,
-        CampaignLaunched(
-            campaign_id=campaign_id,
-            organisation_id=organisation_id,
-            title="Clean air for Northside",
-            audience=Audience(),
-            launched_at=datetime.now(UTC),
-        ),
-    )
+    envelope = await apply(pool, listed)  # a second part of the audience
+    people["unknown"] = unknown
     await drain_both(pool, sms_settings)
     await apply(pool, listed, envelope)  # redelivered
     await drain_both(pool, sms_settings)
@@ -202,7 +211,7 @@ async def test_campaign_news_goes_by_each_consented_channel_in_the_persons_langu
     assert all(septets(text) <= TWO_SEGMENTS for text in texts.values())
     assert sorted(m["To"] for m in mailbox.messages) == sorted([mails["both"], mails["mail_consent"]])
 
-    report = await report_of(notifications, campaign_id, organisation_id)
+    report = await report_of(sending.client, campaign_id, organisation_id)
     lines = lines_of(report)
     assert set(lines) == {("campaign_news", "email"), ("campaign_news", "sms")}
     assert lines["campaign_news", "email"]["states"] == {
@@ -216,7 +225,7 @@ async def test_campaign_news_goes_by_each_consented_channel_in_the_persons_langu
         on_it = [r["person_id"] for r in rows if r["channel"] == channel]
         assert lines["campaign_news", channel]["recipients"] == len(on_it) == len(set(on_it))
     assert report["recipients"] == len(rows) == 10 and report["finished"] is True
-    page = await notifications.get(
+    page = await sending.client.get(
         f"/notifications/console/campaigns/{campaign_id}?lang=es", headers=as_(f"organizer:{organisation_id}")
     )
     text = await page.text()
@@ -225,24 +234,10 @@ async def test_campaign_news_goes_by_each_consented_channel_in_the_persons_langu
 
 
 async def test_an_invitation_by_sms_carries_its_link_and_no_finished_row_keeps_the_token(
-    pools: dict[str, asyncpg.Pool],
-    sms_settings: Settings,
-    smtp: tuple[Mailbox, int],
-    receiver: tuple[Receiver, str],
-    notifications: TestClient,
+    sending: Sending,
 ) -> None:
-    pool, (mailbox, _), (provider, _) = pools["notifications"], smtp, receiver
-    organisation_id, campaign_id, survey_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    await apply(
-        pool,
-        CampaignLaunched(
-            campaign_id=campaign_id,
-            organisation_id=organisation_id,
-            title="Manufacturing the Dream outreach",
-            audience=Audience(),
-            launched_at=datetime.now(UTC),
-        ),
-    )
+    pool, sms_settings, mailbox, provider = sending.pool, sending.settings, sending.mailbox, sending.provider
+    organisation_id, survey_id = uuid.uuid4(), uuid.uuid4()
     phones = {name: a_phone() for name in ("sms_es", "both", "declined")}
     both_mail, sms_es_mail = address("both"), address("smses")
     people = {
@@ -254,6 +249,8 @@ async def test_an_invitation_by_sms_carries_its_link_and_no_finished_row_keeps_t
         ),
         "declined": await a_contact(pool, ("sms:campaign_news",), phone=phones["declined"]),
     }
+    # Its news to one of them, who takes none (no consent to it on either channel).
+    campaign_id = await launch(pool, organisation_id, [people["both"]])
     closes_at = datetime(2026, 9, 30, 17, tzinfo=UTC)
     tokens = {name: uuid.uuid4().hex + uuid.uuid4().hex[:11] for name in people}
     invitations = {
@@ -273,9 +270,7 @@ async def test_an_invitation_by_sms_carries_its_link_and_no_finished_row_keeps_t
     for name, event in invitations.items():
         await apply_invitation(pool, event, envelopes[name])
 
-    written = {
-        (r["person_id"], r["channel"]): r for r in await deliveries_of(pool, f"campaign:{campaign_id}")
-    }
+    written = {(r["person_id"], r["channel"]): r for r in await invitations_of(pool, campaign_id)}
     holding = {key for key, r in written.items() if "secret_path" in r["params"]}
     # Only a row that may still go holds the link; one suppressed when issued never did.
     assert holding == {(people["sms_es"], "sms"), (people["both"], "sms"), (people["both"], "email")}
@@ -305,7 +300,7 @@ async def test_an_invitation_by_sms_carries_its_link_and_no_finished_row_keeps_t
     assert tokens["both"] in mailed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert not mailbox.to(sms_es_mail)
 
-    rows = await deliveries_of(pool, f"campaign:{campaign_id}")
+    rows = await invitations_of(pool, campaign_id)
     assert len(rows) == 5 and all(r["finished_at"] is not None for r in rows)
     assert {
         (r["person_id"], r["channel"]): r["state"] for r in rows if r["state"] == "sent"
@@ -333,8 +328,10 @@ async def test_an_invitation_by_sms_carries_its_link_and_no_finished_row_keeps_t
     ]
     assert "invitation=" not in reminders[0] and septets(reminders[0]) <= TWO_SEGMENTS
 
-    lines = lines_of(await report_of(notifications, campaign_id, organisation_id))
+    lines = lines_of(await report_of(sending.client, campaign_id, organisation_id))
     assert {key: line["recipients"] for key, line in lines.items()} == {
+        ("campaign_news", "email"): 1,
+        ("campaign_news", "sms"): 1,
         ("survey_invitation", "sms"): 3,
         ("survey_invitation", "email"): 2,
         ("survey_reminder", "sms"): 1,
