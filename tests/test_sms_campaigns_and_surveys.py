@@ -27,6 +27,7 @@ from shared.contracts import (
 )
 from shared.settings import Settings
 from tests.support.notices import apply, deliveries_of, drain, envelope_of
+from tests.test_decision_outcome_notices import a_person
 from tests.test_notice_campaigns import launch, notifications
 from tests.test_notices import notice_settings
 from tests.test_organisations import as_
@@ -73,19 +74,10 @@ async def a_contact(
     phone: str | None = None,
     language: str = "en",
 ) -> uuid.UUID:
-    """A contact point as notifications projects it from engagement's events."""
-    person_id = uuid.uuid4()
-    await pool.execute(
-        """INSERT INTO contact_points (person_id, display_name, email, phone, language, consent_requested,
-                                       consent_confirmed_at, consents)
-           VALUES ($1, 'Pat', $2, $3, $4, true, $5, $6)""",
-        person_id,
-        email,
-        phone,
-        language,
-        datetime.now(UTC),
-        list(consents),
-    )
+    """A contact point as notifications projects it from engagement's events, with ``email``
+    (none for a phone alone) as its address."""
+    person_id, _ = await a_person(pool, consents, language=language, phone=phone)
+    await pool.execute("UPDATE contact_points SET email = $2 WHERE person_id = $1", person_id, email)
     return person_id
 
 
