@@ -5,6 +5,7 @@ its own channel when it is sent; the texts in the person's language, short, with
 invitation's token gone from every finished row; a redelivered event sends nothing twice; and
 the notice report, a line per notice and channel, putting everyone in one state and adding up."""
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -369,3 +370,25 @@ def test_each_sms_text_keeps_to_two_segments_with_a_long_title_and_address() -> 
             assert "https://civic.example.org/notifications/u/" in text
             assert title[:30] in text and title not in text  # cut to 40 characters
             assert septets(text) <= TWO_SEGMENTS, (kind, language, len(text), text)
+
+
+async def test_a_person_sent_the_news_on_both_channels_is_contacted_once(sending: Sending) -> None:
+    """Told to engagement as one person reached, whichever sender records first, also when the
+    e-mail and the SMS senders record at the same moment."""
+    pool, settings = sending.pool, sending.settings.model_copy(update={"notice_batch": 3})
+    both = ("email:campaign_news", "sms:campaign_news")
+    for concurrently in (False, True):
+        people = [await a_contact(pool, both, email=address("both"), phone=a_phone()) for _ in range(7)]
+        campaign_id = await launch(pool, uuid.uuid4(), people)
+        if concurrently:
+            await asyncio.gather(drain(pool, settings, "email"), drain(pool, settings, "sms"))
+        else:
+            await drain_both(pool, settings)
+        rows = await deliveries_of(pool, f"campaign:{campaign_id}")
+        assert [r["state"] for r in rows] == ["sent"] * 14
+        contacted = await pool.fetchval(
+            """SELECT sum((payload -> 'data' ->> 'newly_contacted')::int) FROM outbox
+               WHERE routing_key = 'campaign.contacted' AND payload -> 'data' ->> 'campaign_id' = $1""",
+            str(campaign_id),
+        )
+        assert contacted == 7, concurrently
