@@ -66,15 +66,14 @@ def test_a_tie_across_the_last_place_and_missing_scores_are_refused() -> None:
         ranking([1], applications, tied, {a: 1, b: 2, c: 1}, places=1)
 
 
-def test_a_sheet_is_refused_for_a_conflict_a_second_time_or_incomplete() -> None:
+def test_a_sheet_is_refused_for_a_conflict_or_incomplete() -> None:
     sheet = ScoreSheet(
         reviewer=2, scores=(CriterionScore(criterion=1, score=7), CriterionScore(criterion=2, score=3))
     )
-    assert sheet_refusal(sheet, 2, 3, conflicted=False, scored=False) is None
-    assert "conflict of interest" in str(sheet_refusal(sheet, 2, 3, conflicted=True, scored=False))
-    assert "already" in str(sheet_refusal(sheet, 2, 3, conflicted=False, scored=True))
-    assert "every criterion" in str(sheet_refusal(sheet, 3, 3, conflicted=False, scored=False))
-    assert "no such member" in str(sheet_refusal(sheet, 2, 1, conflicted=False, scored=False))
+    assert sheet_refusal(sheet, 2, 3, conflicted=False) is None
+    assert "conflict of interest" in str(sheet_refusal(sheet, 2, 3, conflicted=True))
+    assert "every criterion" in str(sheet_refusal(sheet, 3, 3, conflicted=False))
+    assert "no such member" in str(sheet_refusal(sheet, 2, 1, conflicted=False))
     with pytest.raises(ValueError, match="score each criterion once"):
         ScoreSheet(
             reviewer=1, scores=(CriterionScore(criterion=1, score=1), CriterionScore(criterion=1, score=2))

@@ -96,7 +96,6 @@ async def test_a_competition_from_applications_to_designations(
     for application, sheets in scores.items():
         for reviewer, sheet in enumerate(sheets, start=1):
             await panel.score(application, reviewer, sheet)
-    await panel.score(bravo, 1, (9, 9), 409)  # scored already
     await panel.call("PUT", "/competition", {"places": 3, "criteria": CRITERIA}, 409)  # fixed once scored
     await panel.call("POST", "/stage", {"to": "deliberation"})
     await panel.call("PUT", "/assessment", ASSESSMENT)

@@ -103,6 +103,11 @@ async def create_decision(request: web.Request) -> web.Response:
     return await _answer(request, decision_id, 201)
 
 
+@requires(ORGANIZER)
+async def edit_decision(request: web.Request) -> web.Response:
+    return await _write(request, DecisionFields, Writer.edit)
+
+
 async def _close(writer: Writer, decision_id: UUID, closing: ConsultationClosing) -> None:
     link = ConsultationLink(kind=closing.kind, target_id=closing.target_id)
     await writer.close(decision_id, link, Closing(what_we_heard=closing.what_we_heard))
@@ -177,6 +182,16 @@ OPERATIONS = (
         need=ORGANIZER,
     ),
     Operation(
+        "PUT",
+        DECISION,
+        "Edit a decision's details, as proposed, until its outcome is recorded (then 409: correct "
+        "an entry instead); a ledger entry names each field changed, before and after",
+        request=DecisionFields,
+        response=DecisionRecord,
+        problems=(404, 409),
+        need=ORGANIZER,
+    ),
+    Operation(
         "POST",
         DECISION + "/stage",
         "Move a decision on to its next stage (not to decided: record the outcome)",
@@ -229,6 +244,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(DECISIONS, list_decisions)
     app.router.add_post(DECISIONS, create_decision)
     app.router.add_get(DECISION, get_decision)
+    app.router.add_put(DECISION, edit_decision)
     app.router.add_post(DECISION + "/stage", move_decision)
     app.router.add_post(DECISION + "/consultations", link_consultation)
     app.router.add_post(DECISION + "/consultations/close", close_consultation)

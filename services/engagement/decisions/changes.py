@@ -13,7 +13,7 @@ import asyncpg
 from services.engagement.accounts.audit import AuditedWriter
 from services.engagement.decisions import competition_store, designations, ledger_store, store
 from services.engagement.decisions.ballots import BallotRefused, ballot_result
-from services.engagement.decisions.competition import NotRankable, Ranked
+from services.engagement.decisions.competition import NotRankable, Ranked, TieBreakRefused, TiedAtCut
 from services.engagement.decisions.ledger import Author, Kind, Step
 from services.engagement.decisions.models import (
     Assessment,
@@ -29,6 +29,8 @@ from services.engagement.decisions.models import (
     Refusal,
     Stage,
     consults,
+    details_changed,
+    edit_refusal,
     next_stage,
     recording_refusal,
 )
@@ -54,6 +56,11 @@ _FOREIGN_KEYS = {
     "decisions_organisation_id_fkey": ("organisation_id", "no such organisation"),
     "decisions_region_id_fkey": ("region_id", "no such region"),
 }
+
+
+def _foreign_key(exc: asyncpg.ForeignKeyViolationError) -> Refused:
+    field, detail = _FOREIGN_KEYS.get(exc.constraint_name or "", (None, "no such organisation"))
+    return Refused(422, detail, field)
 
 
 class Writer(AuditedWriter):
@@ -90,9 +97,30 @@ class Writer(AuditedWriter):
                     conn, row, Step(decision_id, Kind.CREATED, created_payload(fields)), "created"
                 )
         except asyncpg.ForeignKeyViolationError as exc:
-            field, detail = _FOREIGN_KEYS.get(exc.constraint_name or "", (None, "no such organisation"))
-            raise Refused(422, detail, field) from exc
+            raise _foreign_key(exc) from exc
         return decision_id
+
+    async def edit(self, decision_id: UUID, fields: DecisionFields) -> tuple[str, ...]:
+        """Replace the details of a decision not yet decided: one entry naming each field
+        changed, before and after (models.details_changed); the names of those changed. Nothing
+        changed writes nothing (a form sent twice, a retried request). Moving it to another
+        organisation needs the account to write for that one too."""
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                row = await self._locked(conn, decision_id)
+                if not organisation(fields.organisation_id).met_by(self.account):
+                    raise Refused(403, "not one of your organisations", "organisation_id")
+                before = await store.details(conn, decision_id)
+                assert before is not None  # locked a moment ago; decisions are never deleted
+                await _editable(conn, decision_id, Stage(row["stage"]), before, fields)
+                changed = details_changed(before, fields)
+                if changed:
+                    await store.edit(conn, decision_id, fields, members="members" in changed)
+                    step = Step(decision_id, Kind.DETAILS_EDITED, {"changed": changed})
+                    await self._record(conn, row, step, "details_edited")
+        except asyncpg.ForeignKeyViolationError as exc:
+            raise _foreign_key(exc) from exc
+        return tuple(changed)
 
     async def move_on(self, decision_id: UUID, to: Stage) -> None:
         """Move to the next stage by hand (never to decided: that is recording the outcome)."""
@@ -166,13 +194,16 @@ class Writer(AuditedWriter):
             if places is not None:
                 if recording.outcome is Outcome.AMENDED:
                     raise Refused(409, Refusal.COMPETITION_AMENDED.value, "outcome")
-                try:
-                    ranked = await designations.ranked(conn, decision_id, places["places"])
-                except NotRankable as exc:
-                    raise Refused(409, f"the ranking is not complete: {exc}") from exc
                 approved = recording.outcome is Outcome.APPROVED
+                ranked = await _ranked(conn, decision_id, places["places"], recording, approved)
                 await competition_store.designate(conn, ranked, approved)
                 extra["ranking"] = [ranking_payload(r, approved) for r in ranked]
+                if recording.tie_break:
+                    extra["tie_break"] = sorted(str(application) for application in recording.tie_break)
+            elif recording.tie_break:
+                raise Refused(
+                    422, "only a competition's tie at the last designated place is broken", "tie_break"
+                )
             await store.record(conn, decision_id, recording)
             by_position = {member["position"]: member for member in members}
             for vote in sorted(recording.votes, key=lambda v: v.member):
@@ -243,6 +274,25 @@ class Writer(AuditedWriter):
             await self._record(conn, row, step, "corrected")
 
 
+async def _editable(
+    conn: DbConnection, decision_id: UUID, stage: Stage, before: DecisionFields, after: DecisionFields
+) -> None:
+    """Refused (409) when the details cannot change so now (models.edit_refusal)."""
+    competition = await competition_store.competition(conn, decision_id) is not None
+    consultations = await store.consultations(conn, decision_id)
+    refusal = edit_refusal(
+        stage,
+        before,
+        after,
+        competition=competition,
+        reviewed=competition and await competition_store.reviewed(conn, decision_id),
+        meetings=any(c["kind"] == ConsultationKind.MEETING for c in consultations),
+    )
+    if refusal is not None:
+        field, why = refusal
+        raise Refused(409, why.value, field)
+
+
 # Refusals about what the body says, not about the decision's state.
 _UNREADABLE = frozenset(
     {Refusal.OUTCOME_MISSING, Refusal.BALLOT_TYPED_IN, Refusal.BALLOT_CHOICE_MISSING, Refusal.NOT_A_BALLOT}
@@ -264,6 +314,23 @@ async def _ballot(
     return recording.model_copy(update={"outcome": outcome}), computed
 
 
+async def _ranked(
+    conn: DbConnection, decision_id: UUID, places: int, recording: Recording, approved: bool
+) -> list[Ranked]:
+    """The competition's ranking as the outcome designates it: a tie across the last place
+    broken by the panel's vote (``tie_break``) when approving, never by a rule."""
+    try:
+        return await designations.ranked(
+            conn, decision_id, places, tie_break=recording.tie_break, designating=approved
+        )
+    except TieBreakRefused as exc:
+        raise Refused(422, str(exc), "tie_break") from exc
+    except TiedAtCut as exc:
+        raise Refused(409, str(exc), "tie_break") from exc
+    except NotRankable as exc:
+        raise Refused(409, f"the ranking is not complete: {exc}") from exc
+
+
 def ranking_payload(ranked: Ranked, approved: bool) -> dict[str, Any]:
     return {
         "application_id": str(ranked.application_id),
@@ -272,6 +339,7 @@ def ranking_payload(ranked: Ranked, approved: bool) -> dict[str, Any]:
         "score_hundredths": ranked.hundredths,
         "reviewers": ranked.reviewers,
         "designated": ranked.designated and approved,
+        "tied_at_cut": ranked.tied_at_cut,
     }
 
 

@@ -1,8 +1,9 @@
 """A competition's rules, without I/O: a review panel designates up to ``places`` of many
 applicants. The panel's members score each application on weighted criteria (0 to 10 each); a
 member who declared a conflict of interest with an application never scores it; the ranking is
-by the weighted score, the mean over the members who scored; the panel's vote then designates
-the ranking's top places, or none.
+by the weighted score, the mean over the members who scored (a member's newest sheet); the
+panel's vote then designates the ranking's top places, or none, and says which of those tied
+across the last place take the places left: no rule of the ranking does.
 
 An application's weighted score is, over the criteria c with weights w(c) and each criterion's
 mean score m(c) among the members who scored it::
@@ -11,7 +12,7 @@ mean score m(c) among the members who scored it::
 
 kept exact (a fraction) for ranking and ties; shown and recorded in hundredths, rounded half up."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Self
@@ -78,16 +79,14 @@ class ScoreSheet(BaseModel):
         return self
 
 
-def sheet_refusal(
-    sheet: ScoreSheet, criteria: int, reviewers: int, conflicted: bool, scored: bool
-) -> str | None:
-    """Why ``sheet`` cannot be taken, if it cannot."""
+def sheet_refusal(sheet: ScoreSheet, criteria: int, reviewers: int, conflicted: bool) -> str | None:
+    """Why ``sheet`` cannot be taken, if it cannot. A reviewer who scored the application before
+    may score it again (until the outcome is recorded: the stage says): their newest sheet is
+    the one that counts, and each sheet stays in the ledger."""
     if sheet.reviewer > reviewers:
         return "no such member of the panel"
     if conflicted:
         return "this reviewer declared a conflict of interest with this application: they do not score it"
-    if scored:
-        return "this reviewer has scored this application already"
     if sorted(score.criterion for score in sheet.scores) != list(range(1, criteria + 1)):
         return "score every criterion of the competition, once each"
     return None
@@ -101,6 +100,7 @@ class Ranked:
     reviewers: int  # how many scored it
     rank: int
     designated: bool
+    tied_at_cut: bool = False  # its score ties across the last designated place
 
     @property
     def hundredths(self) -> int:
@@ -127,8 +127,45 @@ def weighted_score(weights: Sequence[int], sheets: Sequence[Mapping[int, int]]) 
     )
 
 
+@dataclass(frozen=True)
+class Tie:
+    """Applications whose weighted scores tie across the last designated place, and how many of
+    the places are left to them: the ranking cannot say which are designated; the panel's vote
+    does. The applications are listed in the ranking's order (by community within the tie), an
+    order to read them in, never to choose by."""
+
+    applications: tuple[UUID, ...]
+    places_left: int
+
+
+def tie_at_cut(scores: Sequence[tuple[Fraction, UUID]], places: int) -> Tie | None:
+    """The tie across the last of ``places``, if any, among ``scores`` (best first)."""
+    if places >= len(scores) or scores[places - 1][0] != scores[places][0]:
+        return None
+    at = scores[places][0]
+    above = sum(1 for score, _ in scores if score > at)
+    return Tie(tuple(application for score, application in scores if score == at), places - above)
+
+
 class NotRankable(ValueError):
-    """The scores are not complete, or the cut falls inside a tie: say which."""
+    """The scores are not complete, or the cut falls inside a tie the vote has not broken."""
+
+
+class TiedAtCut(NotRankable):
+    """Designating needs the panel's vote to say which of the tied take the places left."""
+
+
+class TieBreakRefused(ValueError):
+    """The vote's tie-break names what the tie does not hold, or not as many as its places."""
+
+
+def listed(names: Sequence[str]) -> str:
+    """ "A", "A and B", "A, B and C"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _places(n: int) -> str:
+    return f"{n} place" if n == 1 else f"{n} places"
 
 
 def ranking(
@@ -137,11 +174,18 @@ def ranking(
     sheets: Mapping[UUID, Mapping[int, Mapping[int, int]]],
     expected: Mapping[UUID, int],
     places: int,
+    *,
+    tie_break: Collection[UUID] = (),
+    designating: bool = True,
 ) -> list[Ranked]:
     """Every application ranked by weighted score, the top ``places`` designated. ``sheets`` is
     application -> reviewer -> criterion -> score; ``expected`` how many reviewers have no
     conflict with each application (each of them must have scored it). Equal scores share a
-    rank; a tie across the last place is refused (the panel breaks it, not the order of rows)."""
+    rank. When a tie spans the last place, no rule of the ranking (the order of rows, the time
+    received, the name) says which of the tied are designated: ``tie_break`` names those the
+    panel's vote designates, as many as the places left to them, and without it designating is
+    refused (TiedAtCut). Not ``designating`` (a rejection, a deferral): no one is, and a tie
+    needs no breaking."""
     scored = []
     for application_id, community in applications:
         found = sheets.get(application_id, {})
@@ -151,11 +195,35 @@ def ranking(
             )
         scored.append((weighted_score(weights, list(found.values())), application_id, community, len(found)))
     scored.sort(key=lambda item: (-item[0], item[2], item[1]))
-    if places < len(scored) and scored[places - 1][0] == scored[places][0]:
-        raise NotRankable(f"{scored[places - 1][2]} and {scored[places][2]} tie at the last designated place")
+    tie = tie_at_cut([(score, application_id) for score, application_id, _, _ in scored], places)
+    tied = frozenset(tie.applications if tie else ())
+    chosen = frozenset(tie_break)
+    if chosen and not designating:
+        raise TieBreakRefused("a rejection or a deferral designates no one: there is no tie to break")
+    if chosen and tie is None:
+        raise TieBreakRefused("no tie at the last designated place: the ranking designates its top places")
+    if designating and tie is not None:
+        communities = listed([community for _, a, community, _ in scored if a in tied])
+        if not chosen:
+            raise TiedAtCut(
+                f"{communities} tie at the last designated place ({_places(tie.places_left)} left to "
+                "them): the panel's vote names which it designates (tie_break)"
+            )
+        if not chosen <= tied or len(chosen) != tie.places_left:
+            raise TieBreakRefused(
+                f"name as many of the tied as the places left to them ({tie.places_left}): {communities}"
+            )
     ranked, rank = [], 0
     for index, (score, application_id, community, reviewers) in enumerate(scored):
         if index == 0 or score != scored[index - 1][0]:
             rank = index + 1
-        ranked.append(Ranked(application_id, community, score, reviewers, rank, index < places))
+        if not designating:
+            designated = False
+        elif application_id in tied:
+            designated = application_id in chosen
+        else:
+            designated = index < places
+        ranked.append(
+            Ranked(application_id, community, score, reviewers, rank, designated, application_id in tied)
+        )
     return ranked

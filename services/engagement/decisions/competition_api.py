@@ -59,7 +59,7 @@ async def receive_application(request: web.Request) -> web.Response:
 
 
 def _on_application(
-    body: type[B], step: Callable[[CompetitionWriter, UUID, UUID, B], Awaitable[None]]
+    body: type[B], step: Callable[[CompetitionWriter, UUID, UUID, B], Awaitable[object]]
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """A write about the application in the path: a conflict declared, or a score sheet."""
 

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.engagement.decisions import competition_store, store
+from services.engagement.decisions import competition_store, ledger_store, store
 from services.engagement.decisions.changes import Refused, Writer
 from services.engagement.decisions.competition import (
     ApplicationFields,
@@ -110,7 +110,11 @@ async def declare(
 
 async def score(
     conn: DbConnection, decision_id: UUID, decision: asyncpg.Record, application_id: UUID, sheet: ScoreSheet
-) -> Step:
+) -> Step | None:
+    """A reviewer's sheet for an application. Scored before (until the outcome is recorded):
+    the new sheet replaces the one counted, and its entry names the entry it replaces
+    (``replaces``, in the payload: the ledger's ``corrects`` is a correction's alone, and a
+    verifier holds it to that). The same scores again: nothing to record (None)."""
     await _places(conn, decision_id)
     if Stage(decision["stage"]) not in _SCORING:
         raise Refused(409, "applications are scored during consultation and deliberation")
@@ -122,18 +126,23 @@ async def score(
         len(criteria),
         len(members),
         await competition_store.conflicted(conn, application_id, sheet.reviewer),
-        await competition_store.scored(conn, application_id, sheet.reviewer),
     )
     if refusal is not None:
-        raise Refused(409 if "conflict" in refusal or "already" in refusal else 422, refusal, "reviewer")
-    await competition_store.score(conn, application_id, sheet)
+        raise Refused(409 if "conflict" in refusal else 422, refusal, "reviewer")
     given = {s.criterion: s.score for s in sheet.scores}
+    counted = await competition_store.counted(conn, application_id, sheet.reviewer)
+    if counted == given:
+        return None
+    await competition_store.score(conn, application_id, sheet)
     weighted = weighted_score([c["weight"] for c in criteria], [given])
-    payload = {
+    payload: dict[str, Any] = {
         **_about(application, members[sheet.reviewer - 1]),
         "scores": [s.model_dump() for s in sorted(sheet.scores, key=lambda s: s.criterion)],
         "score_hundredths": hundredths(weighted),
     }
+    if counted:
+        holding = {"application_id": str(application_id), "reviewer": sheet.reviewer}
+        payload["replaces"] = await ledger_store.latest(conn, decision_id, Kind.REVIEW_SCORED, holding)
     return Step(decision_id, Kind.REVIEW_SCORED, payload)
 
 
@@ -150,12 +159,14 @@ class CompetitionWriter(Writer):
     """The competition's steps as the signed-in organizer, each checked and recorded as theirs."""
 
     async def _step(self, decision_id: UUID, action: str, take: Any) -> Any:
+        """The step ``take`` makes of the locked decision, recorded (none: nothing to record)."""
         async with self.pool.acquire() as conn, conn.transaction():
             row = await self._locked(conn, decision_id)
             found = await take(conn, row)
             step = found[1] if isinstance(found, tuple) else found
-            await self._record(conn, row, step, action)
-            return found[0] if isinstance(found, tuple) else None
+            if step is not None:
+                await self._record(conn, row, step, action)
+            return found[0] if isinstance(found, tuple) else step
 
     async def set_competition(self, decision_id: UUID, fields: CompetitionFields) -> None:
         await self._step(
@@ -175,9 +186,11 @@ class CompetitionWriter(Writer):
             lambda conn, row: declare(conn, decision_id, row, application_id, conflict),
         )
 
-    async def score(self, decision_id: UUID, application_id: UUID, sheet: ScoreSheet) -> None:
-        await self._step(
+    async def score(self, decision_id: UUID, application_id: UUID, sheet: ScoreSheet) -> bool:
+        """Whether the sheet changed the reviewer's scores (and was recorded)."""
+        step = await self._step(
             decision_id,
             "review_scored",
             lambda conn, row: score(conn, decision_id, row, application_id, sheet),
         )
+        return step is not None

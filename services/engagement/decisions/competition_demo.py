@@ -122,9 +122,9 @@ async def load(conn: DbConnection, decision_id: UUID, organisation_id: UUID, reg
                     CriterionScore(criterion=c, score=rng.randint(3, 10)) for c in range(1, len(CRITERIA) + 1)
                 )
                 sheet = ScoreSheet(reviewer=position, scores=scores)
-                await step(
-                    await competition_changes.score(conn, decision_id, decision, application_id, sheet)
-                )
+                scored = await competition_changes.score(conn, decision_id, decision, application_id, sheet)
+                assert scored is not None  # each reviewer's first sheet
+                await step(scored)
         await _move(conn, decision_id, Stage.CONSULTATION, Stage.DELIBERATION)
         await store.write_assessment(conn, decision_id, ASSESSMENT)
         await _entry(conn, decision_id, Kind.ASSESSMENT_WRITTEN, ASSESSMENT.model_dump(mode="json"))

@@ -39,6 +39,7 @@ async def competition_page(
         "errors": errors or {},
         "receiving": stage in (Stage.PROPOSED, Stage.CONSULTATION),
         "scoring": stage in (Stage.CONSULTATION, Stage.DELIBERATION),
+        "unchanged": "unchanged" in request.query,
         **NAMES,
     }
     return _page(request, "competition.html", context, status)
@@ -78,15 +79,18 @@ async def _declare(writer: Writer, decision_id: UUID, typed: Mapping[str, str]) 
     await _competition(writer).declare(decision_id, _application_id(typed), conflict)
 
 
-async def _score(writer: Writer, decision_id: UUID, typed: Mapping[str, str]) -> None:
-    """A score per criterion, the fields score_<criterion position>."""
+async def _score(writer: Writer, decision_id: UUID, typed: Mapping[str, str]) -> str | None:
+    """A score per criterion, the fields score_<criterion position>; the same scores as the
+    reviewer's counted ones change nothing."""
     scores = [
         {"criterion": int(name.removeprefix("score_")), "score": value or None}
         for name, value in typed.items()
         if name.startswith("score_") and name.removeprefix("score_").isdigit()
     ]
     sheet = ScoreSheet.model_validate({"reviewer": typed.get("reviewer") or None, "scores": scores})
-    await _competition(writer).score(decision_id, _application_id(typed), sheet)
+    return (
+        None if await _competition(writer).score(decision_id, _application_id(typed), sheet) else "unchanged"
+    )
 
 
 class _Chosen(BaseModel):

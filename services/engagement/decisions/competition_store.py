@@ -93,12 +93,13 @@ async def application(conn: Db, decision_id: UUID, application_id: UUID) -> asyn
 
 
 async def applications(conn: Db, decision_id: UUID) -> list[asyncpg.Record]:
-    """Every application, best ranked first once designated, else in the order received."""
+    """Every application, best ranked first once designated (of a shared rank, the designated
+    first: a tie broken by the panel's vote), else in the order received."""
     return await conn.fetch(
         """SELECT id, community, lead, summary, document_links, contact_person_id, received_at, rank,
                   designated
            FROM competition_applications WHERE decision_id = $1
-           ORDER BY rank NULLS LAST, received_at, community""",
+           ORDER BY rank NULLS LAST, designated DESC, received_at, community""",
         decision_id,
     )
 
@@ -106,15 +107,6 @@ async def applications(conn: Db, decision_id: UUID) -> list[asyncpg.Record]:
 async def conflicted(conn: Db, application_id: UUID, reviewer: int) -> bool:
     found: bool = await conn.fetchval(
         "SELECT EXISTS (SELECT 1 FROM competition_conflicts WHERE application_id = $1 AND reviewer = $2)",
-        application_id,
-        reviewer,
-    )
-    return found
-
-
-async def scored(conn: Db, application_id: UUID, reviewer: int) -> bool:
-    found: bool = await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM competition_scores WHERE application_id = $1 AND reviewer = $2)",
         application_id,
         reviewer,
     )
@@ -139,10 +131,35 @@ async def declare(conn: Db, application_id: UUID, reviewer: int, reason: str) ->
     return int(withdrawn.split()[-1])
 
 
+async def reviewed(conn: Db, decision_id: UUID) -> bool:
+    """Whether any application was scored or had a conflict declared: both name reviewers by
+    their place in the panel."""
+    found: bool = await conn.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM competition_conflicts c
+                          JOIN competition_applications a ON a.id = c.application_id
+                          WHERE a.decision_id = $1)""",
+        decision_id,
+    )
+    return found or await any_score(conn, decision_id)
+
+
+async def counted(conn: Db, application_id: UUID, reviewer: int) -> dict[int, int]:
+    """The reviewer's scores of the application that count (criterion -> score); empty: none."""
+    rows = await conn.fetch(
+        "SELECT criterion, score FROM competition_scores WHERE application_id = $1 AND reviewer = $2",
+        application_id,
+        reviewer,
+    )
+    return {row["criterion"]: row["score"] for row in rows}
+
+
 async def score(conn: Db, application_id: UUID, sheet: ScoreSheet) -> None:
+    """The reviewer's scores of the application, replacing any they gave before: the newest
+    counts (the ledger keeps every sheet)."""
     await conn.execute(
         """INSERT INTO competition_scores (application_id, reviewer, criterion, score)
-           SELECT $1, $2, criterion, score FROM unnest($3::int[], $4::int[]) AS s (criterion, score)""",
+           SELECT $1, $2, criterion, score FROM unnest($3::int[], $4::int[]) AS s (criterion, score)
+           ON CONFLICT (application_id, reviewer, criterion) DO UPDATE SET score = excluded.score""",
         application_id,
         sheet.reviewer,
         [s.criterion for s in sheet.scores],

@@ -2,6 +2,7 @@
 when the outcome is recorded, and by the public page for the standings so far."""
 
 from collections import defaultdict
+from collections.abc import Collection
 from uuid import UUID
 
 from services.engagement.community.store import Db
@@ -19,8 +20,16 @@ async def sheets_of(conn: Db, decision_id: UUID) -> Sheets:
     return found
 
 
-async def ranked(conn: Db, decision_id: UUID, places: int) -> list[Ranked]:
-    """Every application ranked; NotRankable when a score is missing or a tie spans the cut."""
+async def ranked(
+    conn: Db,
+    decision_id: UUID,
+    places: int,
+    *,
+    tie_break: Collection[UUID] = (),
+    designating: bool = True,
+) -> list[Ranked]:
+    """Every application ranked (competition.ranking: what ``tie_break`` and ``designating``
+    are); NotRankable when a score is missing or, designating, a tie spans the cut unbroken."""
     weights = [row["weight"] for row in await competition_store.criteria(conn, decision_id)]
     reviewers = len(await store.votes(conn, decision_id))
     applications = [
@@ -30,4 +39,7 @@ async def ranked(conn: Db, decision_id: UUID, places: int) -> list[Ranked]:
     for row in await competition_store.conflicts(conn, decision_id):
         conflicted[row["application_id"]] += 1
     expected = {application_id: reviewers - conflicted[application_id] for application_id, _ in applications}
-    return ranking(weights, applications, await sheets_of(conn, decision_id), expected, places)
+    sheets = await sheets_of(conn, decision_id)
+    return ranking(
+        weights, applications, sheets, expected, places, tie_break=tie_break, designating=designating
+    )

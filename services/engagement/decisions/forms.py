@@ -53,6 +53,7 @@ VOTE_NAMES = {
 }
 KIND_NAMES = {
     "created": "proposed",
+    "details_edited": "details edited",
     "stage_changed": "stage changed",
     "consultation_linked": "consultation linked",
     "participation_counted": "participation counted",
@@ -65,8 +66,21 @@ KIND_NAMES = {
     "outcome_recorded": "outcome recorded",
     "correction": "correction",
 }
+# A decision's details by name, as an edit's entry names them.
+DETAIL_NAMES = {
+    "organisation_id": "Organisation",
+    "region_id": "Region",
+    "title": "Title",
+    "site": "Site",
+    "description": "Description",
+    "document_links": "Document links",
+    "body": "Deciding body",
+    "method": "Method",
+    "members": "Members",
+}
 NAMES = {
     "stages": STAGES,
+    "detail_names": DETAIL_NAMES,
     "stage_names": STAGE_NAMES,
     "outcome_names": OUTCOME_NAMES,
     "body_names": BODY_NAMES,
@@ -157,17 +171,20 @@ async def _owned(request: web.Request) -> tuple[DecisionRecord, Account]:
     return record, check(request, organisation(record.decision.organisation_id))
 
 
-Write = Callable[[Writer, UUID, Mapping[str, str]], Awaitable[None]]
+# A console form's write; what it answers is what the page then says it did ("saved" when
+# None; "unchanged": nothing to write, and nothing was).
+Write = Callable[[Writer, UUID, Mapping[str, str]], Awaitable[str | None]]
 Render = Callable[[web.Request, Mapping[str, str], Mapping[str, str], int], Awaitable[web.Response]]
 
 
 def _step(
-    fields: frozenset[str], write: Write, render: Render, back: str = ""
+    fields: frozenset[str], write: Write, render: Render, back: str = "", across: str = "form"
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """A console form's handler: CSRF, the decision the account's, the form read into the
-    write's model (errors beside the fields named), the write (a refusal beside its field, or
-    the form), answered 303 back to the console page (``back``: which one) or with the page
-    (``render``: which) and the errors."""
+    write's model (errors beside the fields named; a rule across fields beside ``across``), the
+    write (a refusal beside its field, or the form), answered 303 back to the console page
+    (``back``: which one, saying what the write did) or with the page (``render``: which) and
+    the errors."""
 
     @requires(ORGANIZER)
     async def handle(request: web.Request) -> web.Response:
@@ -177,12 +194,12 @@ def _step(
         if not csrf.is_valid(request, data.get(csrf.FIELD)):
             return await render(request, typed, {"form": field_messages()["form"]}, 422)
         try:
-            await write(Writer.of(request, account), record.decision.id, typed)
+            done = await write(Writer.of(request, account), record.decision.id, typed)
         except ValidationError as exc:
-            return await render(request, typed, errors_of(exc, fields), 422)
+            return await render(request, typed, errors_of(exc, fields, across), 422)
         except Refused as exc:
             field = exc.field if exc.field in fields else "form"
             return await render(request, typed, {field: exc.detail}, exc.status)
-        return _see_other(f"/console/decisions/{record.decision.id}{back}?saved=1")
+        return _see_other(f"/console/decisions/{record.decision.id}{back}?{done or 'saved'}=1")
 
     return handle

@@ -42,7 +42,7 @@ async def _answer(request: web.Request, decision_id: UUID, status: int = 200) ->
 
 
 async def _write(
-    request: web.Request, body: type[B], write: Callable[[Writer, UUID, B], Awaitable[None]]
+    request: web.Request, body: type[B], write: Callable[[Writer, UUID, B], Awaitable[object]]
 ) -> web.Response:
     """A write to the decision in the path: found (404), the account's (403), the body read
     (problems naming the field), written (a refusal as a problem), answered with its record."""

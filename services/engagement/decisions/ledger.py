@@ -29,6 +29,7 @@ AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # always six digits of microseconds, always
 
 class Kind(StrEnum):
     CREATED = "created"
+    DETAILS_EDITED = "details_edited"
     STAGE_CHANGED = "stage_changed"
     CONSULTATION_LINKED = "consultation_linked"
     PARTICIPATION_COUNTED = "participation_counted"

@@ -4,7 +4,7 @@ two writers never both build on the same head; the table's insert trigger refuse
 that does not follow the head, should a writer ever skip the lock."""
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -14,6 +14,7 @@ from services.engagement.decisions.canonical import canonical
 from services.engagement.decisions.ledger import (
     GENESIS,
     Author,
+    Kind,
     Step,
     Verdict,
     at_text,
@@ -120,3 +121,16 @@ async def kind_of(conn: DbConnection, decision_id: UUID, sequence: int) -> str |
         "SELECT kind FROM ledger_entries WHERE sequence = $1 AND decision_id = $2", sequence, decision_id
     )
     return kind
+
+
+async def latest(conn: DbConnection, decision_id: UUID, kind: Kind, holding: Mapping[str, Any]) -> int | None:
+    """The sequence of the decision's newest entry of ``kind`` whose payload holds the members
+    ``holding`` (with these values); None when it has none."""
+    found: int | None = await conn.fetchval(
+        """SELECT max(sequence) FROM ledger_entries
+           WHERE decision_id = $1 AND kind = $2 AND payload::jsonb @> $3::text::jsonb""",
+        decision_id,
+        kind.value,
+        json.dumps(holding),
+    )
+    return found

@@ -9,7 +9,7 @@ body that agrees with the outcome under the method."""
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -126,6 +126,59 @@ class DecisionFields(BaseModel):
         return self
 
 
+EDITABLE = (Stage.PROPOSED, Stage.CONSULTATION, Stage.DELIBERATION)
+
+
+class EditRefusal(StrEnum):
+    """Why editing a decision's details is refused (each says what to do)."""
+
+    DECIDED = "the outcome is recorded and the record is final: correct an entry of it instead"
+    PANEL = "a competition is decided by its review panel: the body stays a review panel"
+    REVIEWERS_FIXED = (
+        "the panel's reviewers are fixed once an application is scored or a conflict declared: "
+        "each score and conflict is a reviewer's by their place in the panel"
+    )
+    BALLOT_MEETING = "a resident ballot consults through its survey alone, and a meeting is linked"
+
+
+def edit_refusal(
+    stage: Stage,
+    before: DecisionFields,
+    after: DecisionFields,
+    *,
+    competition: bool,
+    reviewed: bool,
+    meetings: bool,
+) -> tuple[str | None, EditRefusal] | None:
+    """Why the details cannot go from ``before`` to ``after`` now (the field it is about), if
+    they cannot. ``competition``: its places and criteria are set; ``reviewed``: an application
+    was scored or a conflict declared; ``meetings``: a meeting is linked as a consultation.
+
+    The members change freely before the outcome: votes are recorded only with it (store.record,
+    in the transaction that makes the decision decided), so no vote can name a member's place
+    before then. A review panel's scores and conflicts do, from the first one on."""
+    if stage not in EDITABLE:
+        return None, EditRefusal.DECIDED
+    if competition and after.body is not Body.REVIEW_PANEL:
+        return "body", EditRefusal.PANEL
+    if reviewed and after.members != before.members:
+        return "members", EditRefusal.REVIEWERS_FIXED
+    if meetings and after.method is Method.RESIDENT_BALLOT:
+        return "method", EditRefusal.BALLOT_MEETING
+    return None
+
+
+def details_changed(before: DecisionFields, after: DecisionFields) -> dict[str, dict[str, Any]]:
+    """Each field an edit changes, with its value before and after (as JSON), in the fields'
+    order: what the edit's ledger entry holds. The value before as well as after, so that the
+    entry reads alone: what the public page said until then is in it, without replaying the
+    created entry and every edit since (every value was public in an earlier entry already,
+    and none names a participant)."""
+    old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
+    changed = [name for name in DecisionFields.model_fields if old[name] != new[name]]
+    return {name: {"from": old[name], "to": new[name]} for name in changed}
+
+
 class AffectedGroup(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     group: DisplayName
@@ -202,6 +255,14 @@ class Recording(BaseModel):
     votes: tuple[MemberVote, ...] = Field(default=(), max_length=100)
     rationale: Annotated[str, _text(8000, 1)]
     input_used: tuple[InputUse, ...] = Field(default=(), max_length=50)
+    tie_break: tuple[UUID, ...] = Field(
+        default=(),
+        max_length=1000,
+        description=(
+            "a competition approved while weighted scores tie across its last designated place: "
+            "the tied applications the panel's vote designates, as many as the places left to them"
+        ),
+    )
 
 
 class Correction(BaseModel):

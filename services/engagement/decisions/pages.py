@@ -1,8 +1,9 @@
 """The decisions' pages: public (the list by region and stage, a decision's own page) and the
-organizer console's (propose one; on its page move it on, link and close consultations, write
-the assessment, record the outcome). Forms without JavaScript, as the other console pages: an
-error beside its field with what was typed kept (422), a refusal beside the form (409), a write
-answered 303, an expired form (CSRF) 422 with the form again."""
+organizer console's (propose one; on its page edit its details until the outcome, move it on,
+link and close consultations, write the assessment, record the outcome). Forms without
+JavaScript, as the other console pages: an error beside its field with what was typed kept
+(422), a refusal beside the form (409), a write answered 303, an expired form (CSRF) 422 with
+the form again."""
 
 import re
 from collections.abc import Mapping
@@ -32,12 +33,14 @@ from services.engagement.decisions.forms import (
     typed_of,
 )
 from services.engagement.decisions.models import (
+    EDITABLE,
     PAGE_SIZE,
     Assessment,
     Body,
     Closing,
     ConsultationLink,
     Correction,
+    Decision,
     DecisionFields,
     Method,
     Outcome,
@@ -174,18 +177,39 @@ async def create_decision(request: web.Request) -> web.Response:
     return _see_other(f"/console/decisions/{decision_id}?saved=1")
 
 
+def details_of(decision: Decision) -> dict[str, str]:
+    """A decision's details as its form shows them (fields_of reads them back)."""
+    return {
+        "organisation_id": str(decision.organisation_id),
+        "region_id": str(decision.region_id),
+        "title": decision.title,
+        "site": decision.site,
+        "description": decision.description,
+        "document_links": "\n".join(decision.document_links),
+        "body": decision.body.value,
+        "method": decision.method.value,
+        "members": "\n".join(f"{m.name}, {m.seat}" if m.seat else m.name for m in decision.members),
+    }
+
+
 async def _console_page(
     request: web.Request,
     typed: Mapping[str, str] | None = None,
     errors: Mapping[str, str] | None = None,
     status: int = 200,
 ) -> web.Response:
-    record, _account = await _owned(request)
+    record, account = await _owned(request)
     decision = record.decision
+    # The details' form shows what was typed when it was the form sent, else the details now.
+    editing = request.method == "POST" and request.path.endswith("/details")
     context = {
         **_timeline(record),
+        **await _choices(request, account),
         "typed": typed or {},
         "errors": errors or {},
+        "editable": decision.stage in EDITABLE,
+        "details": (typed or {}) if editing else details_of(decision),
+        "unchanged": "unchanged" in request.query,
         "next": next_stage(decision.stage),
         "consults": consults(decision.stage),
         "deliberating": decision.stage is Stage.DELIBERATION,
@@ -199,6 +223,10 @@ async def _console_page(
 @requires(ORGANIZER)
 async def console_decision(request: web.Request) -> web.Response:
     return await _console_page(request)
+
+
+async def _edit(writer: Writer, decision_id: UUID, typed: Mapping[str, str]) -> str | None:
+    return None if await writer.edit(decision_id, fields_of(typed)) else "unchanged"
 
 
 async def _move(writer: Writer, decision_id: UUID, typed: Mapping[str, str]) -> None:
@@ -234,7 +262,7 @@ async def _assess(writer: Writer, decision_id: UUID, typed: Mapping[str, str]) -
 
 async def _record_outcome(writer: Writer, decision_id: UUID, typed: Mapping[str, str]) -> None:
     """Votes are the fields vote_<position> and reason_<position>; how input was used,
-    how_used_<kind>_<id>."""
+    how_used_<kind>_<id>; a tie at a competition's cut broken by the vote, tie_break_<id>."""
     votes = [
         {
             "member": int(name.removeprefix("vote_")),
@@ -250,6 +278,10 @@ async def _record_outcome(writer: Writer, decision_id: UUID, typed: Mapping[str,
         if re.fullmatch(r"how_used_(survey|meeting)_[0-9a-f-]{36}", name)
     ]
     ballot = {"question": typed.get("question", ""), "approves": typed.get("approves", "")}
+    # A competition's tie at the cut: the fields tie_break_<application id> the vote designates.
+    tie_break = [
+        name.removeprefix("tie_break_") for name in typed if re.fullmatch(r"tie_break_[0-9a-f-]{36}", name)
+    ]
     recording = Recording.model_validate(
         {
             "outcome": typed.get("outcome") or None,
@@ -257,6 +289,7 @@ async def _record_outcome(writer: Writer, decision_id: UUID, typed: Mapping[str,
             "votes": votes,
             "rationale": typed.get("rationale", ""),
             "input_used": used,
+            "tie_break": tie_break,
         }
     )
     await writer.record(decision_id, recording)
@@ -284,4 +317,7 @@ def add_routes(app: web.Application) -> None:
     }
     for path, (fields, write) in steps.items():
         app.router.add_post(f"/console/decisions/{{decision_id}}/{path}", _step(fields, write, _console_page))
+    # The rule across body, method and members is told beside the method, as when proposing.
+    details = _step(frozenset(DecisionFields.model_fields), _edit, _console_page, across="method")
+    app.router.add_post("/console/decisions/{decision_id}/details", details)
     competition_pages.add_routes(app)

@@ -75,13 +75,9 @@ async def lock(conn: Db, decision_id: UUID) -> asyncpg.Record | None:
     return row
 
 
-async def insert(conn: Db, decision_id: UUID, fields: DecisionFields, *, is_demo: bool = False) -> bool:
-    """False when the id exists already (the demo's fixed id)."""
-    done: str = await conn.execute(
-        """INSERT INTO decisions (id, organisation_id, region_id, title, site, description, document_links,
-                                  body, method, is_demo)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING""",
-        decision_id,
+def _columns(fields: DecisionFields) -> tuple[Any, ...]:
+    """The details' columns of ``decisions``, in the order insert and edit write them."""
+    return (
         fields.organisation_id,
         fields.region_id,
         fields.title,
@@ -90,10 +86,28 @@ async def insert(conn: Db, decision_id: UUID, fields: DecisionFields, *, is_demo
         list(fields.document_links),
         fields.body.value,
         fields.method.value,
+    )
+
+
+async def insert(conn: Db, decision_id: UUID, fields: DecisionFields, *, is_demo: bool = False) -> bool:
+    """False when the id exists already (the demo's fixed id)."""
+    done: str = await conn.execute(
+        """INSERT INTO decisions (id, organisation_id, region_id, title, site, description, document_links,
+                                  body, method, is_demo)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING""",
+        decision_id,
+        *_columns(fields),
         is_demo,
     )
     if not done.endswith(" 1"):
         return False
+    await _seat(conn, decision_id, fields)
+    await _entered(conn, decision_id, Stage.PROPOSED)
+    return True
+
+
+async def _seat(conn: Db, decision_id: UUID, fields: DecisionFields) -> None:
+    """The body's members, in the order given (their place is their position, from 1)."""
     await conn.execute(
         """INSERT INTO decision_members (decision_id, position, name, seat)
            SELECT $1, position, name, seat
@@ -102,8 +116,31 @@ async def insert(conn: Db, decision_id: UUID, fields: DecisionFields, *, is_demo
         [member.name for member in fields.members],
         [member.seat for member in fields.members],
     )
-    await _entered(conn, decision_id, Stage.PROPOSED)
-    return True
+
+
+async def details(conn: Db, decision_id: UUID) -> DecisionFields | None:
+    """The decision's details as an organizer proposes them: what an edit replaces."""
+    row = await decision(conn, decision_id)
+    if row is None:
+        return None
+    named = {name: row[name] for name in DecisionFields.model_fields if name != "members"}
+    return DecisionFields.model_validate({**named, "members": members_of(row)})
+
+
+async def edit(conn: Db, decision_id: UUID, fields: DecisionFields, *, members: bool) -> None:
+    """Replace the details of a decision the caller has locked; its members too when
+    ``members`` (the caller checked no vote, score or conflict names their places)."""
+    await conn.execute(
+        """UPDATE decisions
+           SET organisation_id = $2, region_id = $3, title = $4, site = $5, description = $6,
+               document_links = $7, body = $8, method = $9, updated_at = clock_timestamp()
+           WHERE id = $1""",
+        decision_id,
+        *_columns(fields),
+    )
+    if members:
+        await conn.execute("DELETE FROM decision_members WHERE decision_id = $1", decision_id)
+        await _seat(conn, decision_id, fields)
 
 
 async def set_stage(conn: Db, decision_id: UUID, stage: Stage) -> None:
