@@ -20,6 +20,7 @@ from shared.contracts import (
     InvalidMessage,
     InvitationIssued,
     NotificationFailed,
+    OrganizerActed,
     PersonErased,
     PersonRegistered,
     SignInLinkRequested,
@@ -146,11 +147,13 @@ def test_contact_data_travels_only_to_notifications() -> None:
 
 def test_engagement_hears_back_from_surveys_and_notifications() -> None:
     """Engagement binds what the other two tell it back, each on the queue that applies it:
-    responses and closings, contacted counts, unsubscribes and refused addresses
+    responses and closings, contacted counts, unsubscribes, refused addresses
     (notification.failed: no contact data in its fields, though the server's answer may quote
-    the address, which engagement holds anyway)."""
+    the address, which engagement holds anyway) and their organizers' writes, for its audit log
+    (organizer.acted: an account id and roles, no contact data)."""
     bound = [(sub.consumer, key) for sub in ENGAGEMENT.subscriptions for key in sub.routing_keys]
     assert sorted(bound) == [
+        ("engagement.audit", OrganizerActed.type),
         ("engagement.contacts", "campaign.contacted"),
         ("engagement.decision_responses", "response.submitted"),
         ("engagement.decision_responses", "survey.closed"),
@@ -159,3 +162,4 @@ def test_engagement_hears_back_from_surveys_and_notifications() -> None:
         ("engagement.unsubscribes", "person.unsubscribed"),
     ]
     assert not CONTACT_DATA & set(NotificationFailed.model_fields)
+    assert not CONTACT_DATA & set(OrganizerActed.model_fields)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from services.engagement import api, throttle
 from services.engagement.accounts import api as accounts_api
+from services.engagement.accounts import audit
 from services.engagement.campaigns import contacted, responses
 from services.engagement.decisions import handlers as decisions
 from services.engagement.people import refusals, unsubscribes
@@ -44,6 +45,7 @@ SPEC = ServiceSpec(
         contacted.CONTACTS,
         unsubscribes.UNSUBSCRIBES,
         refusals.REFUSALS,
+        audit.AUDIT,
     ),
     background=(
         throttle.forget_old_attempts,

@@ -7,6 +7,7 @@ from typing import Any
 import pydantic_core
 from pydantic import BaseModel, ValidationError
 
+from shared.contracts.accounts import OrganizerActed
 from shared.contracts.campaigns import Audience, AudienceMember, CampaignAudienceListed, CampaignLaunched
 from shared.contracts.decisions import ApplicationDecided, DecisionRecorded
 from shared.contracts.envelope import Envelope, Event
@@ -67,6 +68,7 @@ __all__ = [
     "MeetingUpdated",
     "NotificationFailed",
     "OrganisationNamed",
+    "OrganizerActed",
     "PersonErased",
     "PersonRegistered",
     "PersonUnsubscribed",
@@ -114,6 +116,7 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
         NotificationFailed,
         PersonUnsubscribed,
         CampaignContacted,
+        OrganizerActed,
     )
 }
 

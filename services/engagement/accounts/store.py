@@ -1,7 +1,7 @@
 """The accounts' SQL."""
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import asyncpg
@@ -137,23 +137,34 @@ async def forget(conn: Db, window_s: int) -> None:
 
 
 async def record_action(
-    conn: Db, account_id: UUID, roles: Sequence[str], action: str, target: str, service: str, request_id: str
+    conn: Db,
+    account_id: UUID,
+    roles: Sequence[str],
+    action: str,
+    target: str,
+    service: str,
+    request_id: str,
+    at: datetime | None = None,
 ) -> None:
+    """An audit entry; ``at`` is now unless given (another service's write, told by event)."""
     await conn.execute(
-        """INSERT INTO audit_log (account_id, roles, action, target, service, request_id)
-           VALUES ($1, $2, $3, $4, $5, $6)""",
+        """INSERT INTO audit_log (account_id, roles, action, target, service, request_id, at)
+           VALUES ($1, $2, $3, $4, $5, $6, coalesce($7, clock_timestamp()))""",
         account_id,
         list(roles),
         action,
         target,
         service,
         request_id,
+        at,
     )
 
 
 async def audit_entries(conn: Db, limit: int) -> list[asyncpg.Record]:
+    """The latest entries by when the write was made: another service's arrive by event, a
+    little after it (or much after, when they waited in its outbox)."""
     return await conn.fetch(
         """SELECT id, at, account_id, roles, action, target, service, request_id
-           FROM audit_log ORDER BY id DESC LIMIT $1""",
+           FROM audit_log ORDER BY at DESC, id DESC LIMIT $1""",
         limit,
     )

@@ -6,7 +6,7 @@ finished when none of it is pending or deferred. A line is a notice on one chann
 news and survey invitations go to a person on each channel they have a contact point for, so a
 line per channel keeps each person in one state on it (sent by e-mail, say, and suppressed by
 SMS). Failed rows can be retried in one action: those sent are not touched (see
-store.retry_failed)."""
+store.retry_failed); each retry is an entry of engagement's audit log."""
 
 from collections.abc import Iterable
 from typing import Any
@@ -20,7 +20,8 @@ from pydantic import BaseModel
 from services.notifications.deliveries import store
 from services.notifications.deliveries.rules import STATES
 from shared import csrf
-from shared.auth import ANY_ACCOUNT, Need, check, cop, organisation, requires
+from shared.audit import Acting
+from shared.auth import ANY_ACCOUNT, Account, Need, check, cop, organisation, requires
 from shared.http import POOL
 from shared.openapi import Operation
 from shared.problems import Problem
@@ -118,8 +119,8 @@ async def _owner(pool: asyncpg.Pool, kind: str, thing_id: UUID) -> Need | None:
     return None if owner is None else organisation(owner)
 
 
-async def _subject(request: web.Request) -> str:
-    """The report's subject once the account may see it (its host's), or 404."""
+async def _subject(request: web.Request) -> tuple[str, Account]:
+    """The report's subject and the account, once it may see it (its host's), or 404."""
     kind = next(k for k in ("meetings", "decisions", "campaigns") if f"{k[:-1]}_id" in request.match_info)
     try:
         thing_id = UUID(request.match_info[f"{kind[:-1]}_id"])
@@ -130,20 +131,22 @@ async def _subject(request: web.Request) -> str:
         if request.path.startswith("/api/"):
             raise Problem(404, "Not found", f"notifications knows of no such {kind[:-1]}")
         raise web.HTTPNotFound()
-    check(request, need)
-    return f"{kind[:-1]}:{thing_id}"
+    return f"{kind[:-1]}:{thing_id}", check(request, need)
 
 
 async def report_of(request: web.Request) -> Report:
-    subject = await _subject(request)
+    subject, _account = await _subject(request)
     async with request.app[POOL].acquire() as conn:
         return summarise(subject, await store.report(conn, subject))
 
 
-async def retry(request: web.Request) -> int:
-    subject = await _subject(request)
-    async with request.app[POOL].acquire() as conn:
-        return await store.retry_failed(conn, subject)
+async def retry(request: web.Request, subject: str, account: Account) -> int:
+    """The subject's failed rows due again, and the organizer's retry told to engagement's audit
+    log (organizer.acted), in one transaction."""
+    async with request.app[POOL].acquire() as conn, conn.transaction():
+        retried = await store.retry_failed(conn, subject)
+        await Acting.of(request, account).record(conn, "deliveries.retried", subject)
+    return retried
 
 
 @requires(ANY_ACCOUNT)
@@ -153,7 +156,8 @@ async def report_api(request: web.Request) -> web.Response:
 
 @requires(ANY_ACCOUNT)
 async def retry_api(request: web.Request) -> web.Response:
-    return web.json_response(Retried(retried=await retry(request)).model_dump())
+    subject, account = await _subject(request)
+    return web.json_response(Retried(retried=await retry(request, subject, account)).model_dump())
 
 
 @requires(ANY_ACCOUNT)
@@ -178,11 +182,10 @@ async def report_page(request: web.Request) -> web.Response:
 
 @requires(ANY_ACCOUNT)
 async def retry_page(request: web.Request) -> web.Response:
-    subject = await _subject(request)  # 404 or 403 before anything is read of the form
+    subject, account = await _subject(request)  # 404 or 403 before anything is read of the form
     if not csrf.is_valid(request, (await request.post()).get(csrf.FIELD)):
         raise web.HTTPForbidden(reason="Form expired or forged")
-    async with request.app[POOL].acquire() as conn:
-        retried = await store.retry_failed(conn, subject)
+    retried = await retry(request, subject, account)
     raise web.HTTPSeeOther(f"{request.path.removesuffix('/retry')}?retried={retried}")
 
 

@@ -1,7 +1,7 @@
-"""Every write an organizer makes to a survey, each with its audit entry in the same
-transaction: the API and the console pages both write through here, so both keep one set of
-rules (a draft's edit replaces its version, an open survey's adds one, a closed one's is refused;
-only a draft may be deleted)."""
+"""Every write an organizer makes to a survey, each with its audit entry (``organizer.acted``,
+for engagement's audit log: shared/audit.py) in the same transaction: the API and the console
+pages both write through here, so both keep one set of rules (a draft's edit replaces its
+version, an open survey's adds one, a closed one's is refused; only a draft may be deleted)."""
 
 import base64
 import secrets
@@ -20,9 +20,10 @@ from services.surveys.building.definition import document_errors
 from services.surveys.building.editing import Edit, Step, deletable, edit_in, retyped_questions, status_after
 from services.surveys.building.lifecycle import phase
 from services.surveys.building.models import NewSurvey, Schedule
+from shared.audit import Acting
 from shared.auth import Account
 from shared.db import DbConnection
-from shared.http import POOL, request_id
+from shared.http import POOL
 
 
 class Refusal(Enum):
@@ -75,17 +76,15 @@ def _now() -> datetime:
 @dataclass(frozen=True)
 class Writer:
     pool: asyncpg.Pool
-    account: Account
-    request_id: str
+    acting: Acting
 
     @classmethod
     def of(cls, request: web.Request, account: Account) -> Self:
-        return cls(request.app[POOL], account, request_id(request))
+        return cls(request.app[POOL], Acting.of(request, account))
 
     async def _audit(self, conn: DbConnection, action: str, target: str) -> None:
-        await store.record_action(
-            conn, self.account.id, self.account.roles_text(), action, target, self.request_id
-        )
+        """Told to engagement's audit log (organizer.acted), in the write's transaction."""
+        await self.acting.record(conn, action, target)
 
     async def create(self, survey: NewSurvey) -> UUID:
         text = checked_text(survey.document, "document.")
@@ -147,7 +146,7 @@ class Writer:
                     await store.change_settings(conn, survey_id, times)
             await store.set_status(conn, survey_id, status)
             if step is Step.CLOSE:
-                await announce_closing(conn, survey_id, self.request_id)
+                await announce_closing(conn, survey_id, self.acting.request_id)
             await self._audit(
                 conn, f"survey.{'opened' if step is Step.OPEN else 'closed'}", f"survey:{survey_id}"
             )

@@ -1,6 +1,6 @@
-"""The SQL of building surveys: the surveys, their versions' documents, organisations' names
-and the audit log. Documents are stored as the organizer wrote them (jsonb keeps their meaning,
-not their spacing or key order)."""
+"""The SQL of building surveys: the surveys, their versions' documents and organisations'
+names. Documents are stored as the organizer wrote them (jsonb keeps their meaning, not their
+spacing or key order)."""
 
 import json
 from collections.abc import Sequence
@@ -206,17 +206,3 @@ async def organisation_names(conn: Db, organisations: Sequence[UUID] | None) -> 
 
 async def regions(conn: Db) -> list[asyncpg.Record]:
     return await conn.fetch("SELECT id, name FROM regions ORDER BY lower(name), id")
-
-
-async def record_action(
-    conn: DbConnection, account_id: UUID, roles: Sequence[str], action: str, target: str, request_id: str
-) -> None:
-    await conn.execute(
-        """INSERT INTO audit_log (account_id, roles, action, target, service, request_id)
-           VALUES ($1, $2, $3, $4, 'surveys', $5)""",
-        account_id,
-        list(roles),
-        action,
-        target,
-        request_id,
-    )

@@ -14,9 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.surveys import ownership
 from services.surveys.invitations import issuing, rules, store
 from services.surveys.invitations.rules import MAX_ON_DEMAND, NoInvitations
-from shared.auth import Account, Need, Role, requires
+from shared.audit import Acting
+from shared.auth import Need, Role, requires
 from shared.contracts import AudienceMember
-from shared.http import POOL, request_id
+from shared.http import POOL
 from shared.openapi import Operation
 from shared.problems import Problem, parse_json
 
@@ -48,21 +49,23 @@ def refusal_of(survey: asyncpg.Record) -> NoInvitations | None:
 
 
 async def invite(
-    pool: asyncpg.Pool,
-    survey: asyncpg.Record,
-    person_ids: Sequence[UUID],
-    *,
-    account: Account,
-    correlation_id: str | None,
+    pool: asyncpg.Pool, survey: asyncpg.Record, person_ids: Sequence[UUID], *, acting: Acting
 ) -> InvitationsIssued:
-    """Invite the people surveys knows among ``person_ids`` (the API and the console)."""
+    """Invite the people surveys knows among ``person_ids`` (the API and the console), with the
+    audit entry in the same transaction. It names the survey only: the audit log is append-only,
+    so it must not hold the invitees' ids, which their erasure could not remove from it."""
     async with pool.acquire() as conn, conn.transaction():
         known = [
             AudienceMember.model_validate(dict(row)) for row in await store.respondents(conn, person_ids)
         ]
         done = await issuing.issue(
-            conn, survey, known, correlation_id=correlation_id, actor=f"account:{account.id}"
+            conn,
+            survey,
+            known,
+            correlation_id=acting.request_id,
+            actor=f"account:{acting.account.id}",
         )
+        await acting.record(conn, "survey.people_invited", f"survey:{survey['id']}")
     return InvitationsIssued(
         issued=done.issued, already_invited=done.already_invited, not_known=len(set(person_ids)) - len(known)
     )
@@ -75,9 +78,7 @@ async def invite_people(request: web.Request) -> web.Response:
     refusal = refusal_of(survey)
     if refusal is not None:
         raise Problem(409, "Takes no invitations", REFUSALS[refusal], reason=refusal.value)
-    issued = await invite(
-        request.app[POOL], survey, body.person_ids, account=account, correlation_id=request_id(request)
-    )
+    issued = await invite(request.app[POOL], survey, body.person_ids, acting=Acting.of(request, account))
     return web.Response(text=issued.model_dump_json(), content_type="application/json")
 
 

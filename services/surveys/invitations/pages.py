@@ -16,8 +16,9 @@ from services.surveys.invitations import issuing, store
 from services.surveys.invitations.api import ORGANIZER, invite, refusal_of
 from services.surveys.invitations.rules import MAX_ON_DEMAND, NoInvitations, person_ids
 from shared import csrf
+from shared.audit import Acting
 from shared.auth import Account, requires
-from shared.http import POOL, request_id
+from shared.http import POOL
 from shared.i18n import gettext_ as _
 from shared.i18n import language_var
 
@@ -94,7 +95,7 @@ async def invite_people(request: web.Request) -> web.Response:
     problem = _problem(ids, bad_lines)
     if problem is not None:
         return await _page(request, survey, typed, {FIELD: problem}, 422)
-    issued = await invite(request.app[POOL], survey, ids, account=account, correlation_id=request_id(request))
+    issued = await invite(request.app[POOL], survey, ids, acting=Acting.of(request, account))
     query = "&".join(f"{name}={getattr(issued, name)}" for name in RESULT)
     return web.Response(
         status=303, headers={"Location": f"/surveys/console/{survey['id']}/invitations?{query}"}
