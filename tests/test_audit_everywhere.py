@@ -22,6 +22,7 @@ from aiohttp.test_utils import TestClient
 from services.engagement.accounts.audit import AUDIT
 from services.surveys.app import SPEC as SURVEYS
 from shared import audit
+from shared.auth import ACCOUNT_HEADER, ROLES_HEADER
 from shared.bus import Bus
 from shared.consumer import Consumer
 from shared.contracts import Envelope, OrganizerActed, parse_message
@@ -83,6 +84,23 @@ async def told(pool: asyncpg.Pool, rid: str) -> list[Envelope]:
     return [Envelope.model_validate(row["payload"]) for row in rows]
 
 
+async def one_entry(engagement: TestClient, rid: str, caller: dict[str, str]) -> dict[str, Any]:
+    """The one entry of request ``rid``, once it arrives, naming the caller and its roles."""
+    [entry] = await eventually(lambda: logged(engagement, rid), lambda entries: len(entries) == 1)
+    assert entry["account_id"] == caller[ACCOUNT_HEADER]
+    assert entry["roles"] == caller[ROLES_HEADER].split()
+    return entry
+
+
+async def nothing_told(bus: Bus, pools: dict[str, asyncpg.Pool], service: str, rids: list[str]) -> None:
+    """No event in ``service``'s outbox and no entry in the log for these requests, once what
+    was published before has been handled."""
+    await settled(bus, pools)
+    for rid in rids:
+        assert await told(pools[service], rid) == []
+        assert await rows_of(pools, rid) == 0
+
+
 async def settled(bus: Bus, pools: dict[str, asyncpg.Pool]) -> None:
     """Once a sentinel event published now is in the log, whatever the consumer was given
     before it has been handled (one consumer, one queue, in order)."""
@@ -121,8 +139,7 @@ async def test_a_surveys_console_write_reaches_the_audit_log_once_and_a_refused_
         f"{page}/open", data={"csrf": token}, headers={**headers, "X-Request-Id": rid}, allow_redirects=False
     )
     assert opened.status == 303
-    [entry] = await eventually(lambda: logged(engagement, rid), lambda entries: len(entries) == 1)
-    assert entry["account_id"] == headers["X-Civic-Account-Id"]
+    entry = await one_entry(engagement, rid, headers)
     assert entry["roles"] == [f"organizer:{organisation_id}"]
     assert (entry["action"], entry["target"], entry["service"]) == (
         "survey.opened",
@@ -153,10 +170,7 @@ async def test_a_surveys_console_write_reaches_the_audit_log_once_and_a_refused_
         f"/api/v1/surveys/{survey['id']}", json={"suppression_threshold": 9}, headers=outsider
     )
     assert forbidden.status == 403
-    await settled(bus, pools)
-    for rid_refused in (again, foreign):
-        assert await told(pools["surveys"], rid_refused) == []
-        assert await rows_of(pools, rid_refused) == 0
+    await nothing_told(bus, pools, "surveys", [again, foreign])
 
 
 async def test_a_retry_of_failed_deliveries_reaches_the_audit_log_and_one_rolled_back_not_at_all(
@@ -197,18 +211,14 @@ async def test_a_retry_of_failed_deliveries_reaches_the_audit_log_and_one_rolled
     rid = request_id()
     retried = await notifications.post(retry, headers={**host, "X-Request-Id": rid})
     assert await retried.json() == {"retried": 1}
-    [entry] = await eventually(lambda: logged(engagement, rid), lambda entries: len(entries) == 1)
-    assert entry["account_id"] == host["X-Civic-Account-Id"]
+    entry = await one_entry(engagement, rid, host)
     assert entry["roles"] == [f"organizer:{meeting.organisation_id}"]
     assert (entry["action"], entry["target"], entry["service"]) == (
         "deliveries.retried",
         subject,
         "notifications",
     )
-    await settled(bus, pools)
-    for nothing in (broken, foreign):
-        assert await told(pool, nothing) == []
-        assert await rows_of(pools, nothing) == 0
+    await nothing_told(bus, pools, "notifications", [broken, foreign])
 
 
 async def test_the_migration_copies_surveys_old_audit_entries_to_engagements_log(
