@@ -81,7 +81,7 @@ async def test_refusals_leave_a_report_that_adds_up_and_nobody_with_two_copies(
     assert Counter(r["state"] for r in rows) == {"sent": 4, "failed": 2}
     assert {r["reason"] for r in rows if r["state"] == "failed"} == {"550 5.1.1 no such mailbox"}
     assert {r["attempts"] for r in rows if r["address"].startswith("flaky")} == {2}
-    assert Counter(m["To"] for m in mailbox.messages) == {
+    assert Counter(m["To"] for m in mailbox.messages if m["To"] in addresses) == {
         a: 1 for a in addresses if not a.startswith("refused")
     }
     failed_events = await pool.fetch(
@@ -106,7 +106,7 @@ async def test_refusals_leave_a_report_that_adds_up_and_nobody_with_two_copies(
     assert (await retried.json()) == {"retried": 2}
     rows = await eventually(settled, lambda rows: all(r["state"] != "pending" for r in rows))
     assert Counter(r["state"] for r in rows) == {"sent": 4, "failed": 2}
-    assert Counter(m["To"] for m in mailbox.messages) == {
+    assert Counter(m["To"] for m in mailbox.messages if m["To"] in addresses) == {
         a: 1 for a in addresses if not a.startswith("refused")
     }
     assert all(mailbox.tried[a] == 2 for a in addresses if a.startswith("refused"))  # each tried again once
@@ -131,7 +131,7 @@ async def test_refusals_leave_a_report_that_adds_up_and_nobody_with_two_copies(
     )
     assert pressed.status == 303 and pressed.headers["Location"].endswith("?retried=2")
     rows = await eventually(settled, lambda rows: all(r["state"] != "pending" for r in rows))
-    assert Counter(m["To"] for m in mailbox.messages) == {
+    assert Counter(m["To"] for m in mailbox.messages if m["To"] in addresses) == {
         a: 1 for a in addresses if not a.startswith("refused")
     }
 
