@@ -4,6 +4,7 @@ pages, and the accounts and audit API."""
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable
 from datetime import timedelta
 
 import aiohttp_jinja2
@@ -12,13 +13,24 @@ from aiohttp import web
 
 from services.engagement import throttle
 from services.engagement.accounts import store
+from services.engagement.accounts.changes import Refused, Writer
 from services.engagement.accounts.credentials import (
-    hash_password,
     new_session_id,
     password_matches,
     session_hash,
 )
-from services.engagement.accounts.models import PASSWORD_MAX, AccountView, AuditEntry, AuditLog, NewAccount
+from services.engagement.accounts.models import (
+    PASSWORD_MAX,
+    AccountList,
+    AccountStatus,
+    AccountSummary,
+    AccountView,
+    AuditEntry,
+    AuditLog,
+    NewAccount,
+)
+from services.engagement.community.api import path_id, query_of, total
+from services.engagement.community.models import pages
 from shared import csrf
 from shared.auth import (
     ACCOUNT_HEADER,
@@ -28,14 +40,15 @@ from shared.auth import (
     SESSION_CHECK_PATH,
     SESSION_COOKIE,
     Account,
+    Grant,
     account_of,
     requires,
 )
 from shared.cancellation import stop_if_cancelled
-from shared.http import POOL, SERVICE, request_id
+from shared.http import POOL
 from shared.i18n import gettext_ as _
 from shared.openapi import Operation
-from shared.problems import Problem, parse_json
+from shared.problems import Problem, parse_json, refusal
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -114,6 +127,11 @@ async def login(request: web.Request) -> web.Response:
         session_hash(previous) if previous else None,
     )
     response = _see_other(next_)
+    set_session_cookie(request, response, session_id)
+    return response
+
+
+def set_session_cookie(request: web.Request, response: web.StreamResponse, session_id: str) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         session_id,
@@ -123,7 +141,6 @@ async def login(request: web.Request) -> web.Response:
         secure=_over_tls(request),
         max_age=int(SESSION_LIFETIME.total_seconds()),
     )
-    return response
 
 
 async def logout_page(request: web.Request) -> web.Response:
@@ -166,28 +183,77 @@ async def me(request: web.Request) -> web.Response:
 @requires(ADMIN)
 async def create_account(request: web.Request) -> web.Response:
     """An admin creates an account with its roles; the write and its audit entry in one transaction."""
-    admin = _signed_in(request)
     new = await parse_json(request, NewAccount)
-    password_hash = await hash_password(new.password)
-    account_id = uuid.uuid4()
-    async with request.app[POOL].acquire() as conn, conn.transaction():
-        if not await store.insert_account(conn, account_id, new.email, new.display_name, password_hash):
-            raise Problem(409, "Account exists", "an account with this e-mail address exists already")
-        await store.grant(conn, account_id, new.roles)
-        await store.record_action(
-            conn,
-            admin.id,
-            admin.roles_text(),
-            "account.created",
-            f"account:{account_id}",
-            request.app[SERVICE],
-            request_id(request),
-        )
-        row = await store.account(conn, account_id)
-    assert row is not None
-    response = _json(_view(row), status=201)
+    try:
+        account_id = await _writer(request).create_account(new)
+    except Refused as exc:
+        raise refused(exc) from exc
+    response = await _account(request, account_id, status=201)
     response.headers["Location"] = "/api/v1/accounts/me"
     return response
+
+
+@requires(ADMIN)
+async def list_accounts(request: web.Request) -> web.Response:
+    query = query_of(request)
+    rows = await store.account_summaries(request.app[POOL], query.q, query.offset)
+    items = [summary_of(row) for row in rows]
+    return _json(AccountList(items=items, page=query.page, pages=pages(total(rows))))
+
+
+@requires(ADMIN)
+async def grant_role(request: web.Request) -> web.Response:
+    account_id = path_id(request, "account_id")
+    grant = await parse_json(request, Grant)
+    return await _changed(request, account_id, _writer(request).grant_role(account_id, grant))
+
+
+@requires(ADMIN)
+async def remove_role(request: web.Request) -> web.Response:
+    account_id = path_id(request, "account_id")
+    try:
+        grant = Grant.parse(request.match_info["role"])
+    except ValueError:  # pydantic's ValidationError is one too
+        raise Problem(404, "Not found", "no such role: admin, organizer:<id> or cop_lead:<id>") from None
+    return await _changed(request, account_id, _writer(request).remove_role(account_id, grant))
+
+
+@requires(ADMIN)
+async def set_disabled(request: web.Request) -> web.Response:
+    account_id = path_id(request, "account_id")
+    status = await parse_json(request, AccountStatus)
+    return await _changed(request, account_id, _writer(request).set_disabled(account_id, status.disabled))
+
+
+def _writer(request: web.Request) -> Writer:
+    return Writer.of(request, _signed_in(request))
+
+
+async def _changed(request: web.Request, account_id: uuid.UUID, write: Awaitable[None]) -> web.Response:
+    """The account as the write left it, or the problem the write was refused with."""
+    try:
+        await write
+    except Refused as exc:
+        raise refused(exc) from exc
+    return await _account(request, account_id)
+
+
+def refused(exc: Refused) -> Problem:
+    why = exc.refusal.value
+    return refusal(why.status, why.detail, why.field)
+
+
+def summary_of(row: asyncpg.Record) -> AccountSummary:
+    roles = list(row["roles"])
+    names = {role: name for role, name in zip(roles, row["names"], strict=True) if name}
+    return AccountSummary.model_validate({**dict(row), "roles": roles, "names": names})
+
+
+async def _account(request: web.Request, account_id: uuid.UUID, status: int = 200) -> web.Response:
+    row = await store.account(request.app[POOL], account_id)
+    if row is None:  # removed since: accounts are not deleted today
+        raise Problem(404, "Not found", "no such account")
+    return _json(_view(row), status=status)
 
 
 @requires(ADMIN)
@@ -195,6 +261,11 @@ async def audit(request: web.Request) -> web.Response:
     rows = await store.audit_entries(request.app[POOL], 100)
     return _json(AuditLog(entries=[AuditEntry.model_validate(dict(row)) for row in rows]))
 
+
+ACCOUNTS = "/api/v1/accounts"
+ACCOUNT_ROLES = ACCOUNTS + "/{account_id}/roles"
+ACCOUNT_ROLE = ACCOUNT_ROLES + "/{role}"
+ACCOUNT_DISABLED = ACCOUNTS + "/{account_id}/disabled"
 
 OPERATIONS = (
     Operation(
@@ -217,6 +288,41 @@ OPERATIONS = (
     Operation(
         "GET", "/api/v1/audit", "The latest 100 organizer writes (admins only)", response=AuditLog, need=ADMIN
     ),
+    Operation(
+        "GET",
+        ACCOUNTS,
+        "Accounts and their roles, searched by address or name (?q=) a page at a time (?page=) (admins only)",
+        response=AccountList,
+        problems=(422,),
+        need=ADMIN,
+    ),
+    Operation(
+        "POST",
+        ACCOUNT_ROLES,
+        "Give an account a role, from its next request on (admins only); one it holds changes nothing",
+        request=Grant,
+        response=AccountView,
+        problems=(404,),
+        need=ADMIN,
+    ),
+    Operation(
+        "DELETE",
+        ACCOUNT_ROLE,
+        "Remove a role (admin, organizer:<id>, cop_lead:<id>) from the account's next request on "
+        "(admins only; not one's own admin role)",
+        response=AccountView,
+        problems=(404, 409),
+        need=ADMIN,
+    ),
+    Operation(
+        "PUT",
+        ACCOUNT_DISABLED,
+        "Disable an account, ending its sessions, or enable it again (admins only; not one's own)",
+        request=AccountStatus,
+        response=AccountView,
+        problems=(404, 409),
+        need=ADMIN,
+    ),
 )
 
 
@@ -231,6 +337,14 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/accounts/me", me)
     app.router.add_post("/api/v1/accounts", create_account)
     app.router.add_get("/api/v1/audit", audit)
+    app.router.add_get(ACCOUNTS, list_accounts)
+    app.router.add_post(ACCOUNT_ROLES, grant_role)
+    app.router.add_delete(ACCOUNT_ROLE, remove_role)
+    app.router.add_put(ACCOUNT_DISABLED, set_disabled)
+    # The accounts' pages use this module's sign-in helpers: imported once both are loaded.
+    from services.engagement.accounts import pages
+
+    pages.add_routes(app)
 
 
 def _login(
@@ -294,7 +408,7 @@ def _view(row: asyncpg.Record) -> AccountView:
     return AccountView.model_validate(dict(row))
 
 
-def _json(model: AccountView | AuditLog, status: int = 200) -> web.Response:
+def _json(model: AccountView | AccountList | AuditLog, status: int = 200) -> web.Response:
     return web.Response(text=model.model_dump_json(), status=status, content_type="application/json")
 
 

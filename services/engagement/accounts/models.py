@@ -38,6 +38,28 @@ class AccountView(BaseModel):
     disabled: bool
 
 
+class AccountSummary(AccountView):
+    """An account as an admin's list shows it, each scoped role with what it is held over."""
+
+    names: dict[str, str] = Field(
+        default_factory=dict,
+        description="per scoped role, the organisation's name or the CoP's topic (none: no longer found)",
+    )
+
+
+class AccountList(BaseModel):
+    items: list[AccountSummary]
+    page: int
+    pages: int = Field(description="how many pages the search fills (at least 1)")
+
+
+class AccountStatus(BaseModel):
+    """Disable an account (its sessions end at once) or enable it again."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    disabled: bool
+
+
 class AuditEntry(BaseModel):
     id: int
     at: datetime

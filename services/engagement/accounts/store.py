@@ -6,6 +6,8 @@ from uuid import UUID
 
 import asyncpg
 
+from services.engagement.community.models import PAGE_SIZE
+from services.engagement.community.store import _like
 from shared.auth import Grant
 from shared.db import DbConnection
 
@@ -28,14 +30,16 @@ async def insert_account(
     return done.endswith(" 1")
 
 
-async def grant(conn: Db, account_id: UUID, grants: Sequence[Grant]) -> None:
-    await conn.execute(
+async def grant(conn: Db, account_id: UUID, grants: Sequence[Grant]) -> int:
+    """How many of the roles were new (one held already changes nothing)."""
+    done: str = await conn.execute(
         """INSERT INTO account_roles (account_id, role, scope)
            SELECT $1, * FROM unnest($2::text[], $3::uuid[]) ON CONFLICT DO NOTHING""",
         account_id,
         [g.role.value for g in grants],
         [g.scope for g in grants],
     )
+    return int(done.rsplit(" ", 1)[1])
 
 
 async def set_password(conn: Db, email: str, password_hash: str) -> UUID | None:
@@ -64,6 +68,101 @@ async def account(conn: Db, account_id: UUID) -> asyncpg.Record | None:
         account_id,
     )
     return row
+
+
+# An admin's list: searched by a case-blind substring of the address or the name, a page at a
+# time with the total; each role with the organisation's name or the CoP's topic it is held over.
+_SUMMARY = """SELECT a.id, a.email, a.display_name, a.disabled, count(*) OVER () AS total,
+                     coalesce(held.roles, '{}') AS roles, coalesce(held.names, '{}') AS names
+              FROM accounts a LEFT JOIN LATERAL (
+                  SELECT array_agg(r.role || coalesce(':' || r.scope, '') ORDER BY r.role, r.scope) AS roles,
+                         array_agg(coalesce(o.name, c.topic, '') ORDER BY r.role, r.scope) AS names
+                  FROM account_roles r
+                  LEFT JOIN organisations o ON r.role = 'organizer' AND o.id = r.scope
+                  LEFT JOIN cops c ON r.role = 'cop_lead' AND c.id = r.scope
+                  WHERE r.account_id = a.id) held ON true"""
+
+
+async def account_summaries(conn: Db, search: str, offset: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"""{_SUMMARY} WHERE a.email ILIKE $1 OR a.display_name ILIKE $1
+            ORDER BY lower(a.email), a.id OFFSET $2 LIMIT $3""",
+        _like(search),
+        offset,
+        PAGE_SIZE,
+    )
+
+
+async def account_summary(conn: Db, account_id: UUID) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(f"{_SUMMARY} WHERE a.id = $1", account_id)
+    return row
+
+
+async def scopes(conn: Db) -> list[asyncpg.Record]:
+    """What a role can be held over, for a form's list: every organisation, then every CoP. A
+    coalition has tens of them, not thousands."""
+    return await conn.fetch(
+        """SELECT * FROM (SELECT 'organizer' AS role, id, name FROM organisations
+                         UNION ALL SELECT 'cop_lead', id, topic FROM cops) scoped
+           ORDER BY role DESC, lower(name), id"""
+    )
+
+
+async def scope_exists(conn: Db, grant: Grant) -> bool:
+    """Whether the organisation (organizer) or CoP (lead) a role names exists; admin needs none."""
+    if grant.scope is None:
+        return True
+    found: bool = await conn.fetchval(
+        """SELECT CASE $1 WHEN 'organizer' THEN EXISTS (SELECT FROM organisations WHERE id = $2)
+                          ELSE EXISTS (SELECT FROM cops WHERE id = $2) END""",
+        grant.role.value,
+        grant.scope,
+    )
+    return found
+
+
+async def revoke(conn: Db, account_id: UUID, grant: Grant) -> bool:
+    """False when the account does not hold the role (or there is no such account)."""
+    done: str = await conn.execute(
+        "DELETE FROM account_roles WHERE account_id = $1 AND role = $2 AND scope IS NOT DISTINCT FROM $3",
+        account_id,
+        grant.role.value,
+        grant.scope,
+    )
+    return done != "DELETE 0"
+
+
+async def set_disabled(conn: Db, account_id: UUID, disabled: bool) -> bool | None:
+    """Whether the account was disabled before; None when there is no such account."""
+    was: bool | None = await conn.fetchval(
+        """UPDATE accounts a SET disabled = $2
+           FROM (SELECT id, disabled FROM accounts WHERE id = $1 FOR UPDATE) old
+           WHERE a.id = old.id RETURNING old.disabled""",
+        account_id,
+        disabled,
+    )
+    return was
+
+
+async def end_sessions(conn: Db, account_id: UUID) -> None:
+    """Every session of the account (its index makes this one lookup)."""
+    await conn.execute("DELETE FROM sessions WHERE account_id = $1", account_id)
+
+
+async def lock_admins(conn: Db) -> None:
+    """Until the transaction ends, no other one removes an admin's role or disables an account
+    alongside this one: two admins taking admin from each other at once would otherwise both
+    succeed and leave the platform without one."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('engagement.accounts.admins'))")
+
+
+async def is_enabled_admin(conn: Db, account_id: UUID) -> bool:
+    found: bool = await conn.fetchval(
+        """SELECT EXISTS (SELECT FROM accounts a JOIN account_roles r ON r.account_id = a.id
+                          WHERE a.id = $1 AND NOT a.disabled AND r.role = 'admin')""",
+        account_id,
+    )
+    return found
 
 
 async def start_session(
