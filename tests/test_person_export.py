@@ -26,6 +26,7 @@ from services.notifications.deliveries import sender
 from shared.contracts import Envelope, NotificationFailed, ResponseSubmitted
 from shared.outbox import emit
 from shared.settings import Settings
+from tests.support.surveys import branching_document
 from tests.test_consent import by_operator
 from tests.test_people_registration import address, platform_settings, smtp  # noqa: F401 (fixtures)
 from tests.test_resident_page import others, resident_settings  # noqa: F401 (fixtures)
@@ -176,8 +177,10 @@ async def a_survey_of(pool: asyncpg.Pool | asyncpg.Connection, mode: str) -> tup
         slug,
         mode,
     )
-    await pool.execute(
-        "INSERT INTO survey_versions (survey_id, version, document) VALUES ($1, 1, '{}')", survey_id
+    await pool.execute(  # a whole document, as building stores it: the console lists this survey too
+        "INSERT INTO survey_versions (survey_id, version, document) VALUES ($1, 1, $2::text::jsonb)",
+        survey_id,
+        json.dumps(branching_document()),
     )
     return survey_id, slug
 
