@@ -7,6 +7,7 @@ from aiohttp import web
 
 from services.engagement import store, throttle
 from services.engagement.accounts import api as accounts_api
+from services.engagement.accounts import pages as accounts_pages
 from services.engagement.campaigns import api as campaigns_api
 from services.engagement.campaigns import pages as campaigns_pages
 from services.engagement.community import api as community_api
@@ -157,6 +158,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(r"/confirm/{token:[A-Za-z0-9_-]{32,128}}", confirmation_page)
     app.router.add_post(r"/confirm/{token:[A-Za-z0-9_-]{32,128}}", confirm)
     accounts_api.add_routes(app)
+    accounts_pages.add_routes(app)
     community_api.add_routes(app)
     community_pages.add_routes(app)
     resident_pages.add_routes(app)

@@ -105,7 +105,7 @@ async def login(request: web.Request) -> web.Response:
     if errors:
         return _login(request, email=email, next_=next_, errors=errors, status=422)
     pool = request.app[POOL]
-    wait = await _seconds_to_wait(pool, request, email)
+    wait = await seconds_to_wait(pool, request, email)
     if wait is not None:
         minutes = max(1, round(wait / 60))
         message = _("Too many sign-in attempts. Try again in %(minutes)s minutes.") % {"minutes": minutes}
@@ -341,10 +341,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(ACCOUNT_ROLES, grant_role)
     app.router.add_delete(ACCOUNT_ROLE, remove_role)
     app.router.add_put(ACCOUNT_DISABLED, set_disabled)
-    # The accounts' pages use this module's sign-in helpers: imported once both are loaded.
-    from services.engagement.accounts import pages
-
-    pages.add_routes(app)
 
 
 def _login(
@@ -370,7 +366,9 @@ def _login(
     return response
 
 
-async def _seconds_to_wait(pool: asyncpg.Pool, request: web.Request, email: str) -> int | None:
+async def seconds_to_wait(pool: asyncpg.Pool, request: web.Request, email: str) -> int | None:
+    """Counts one attempt to sign in as ``email`` (or to change its password) against the
+    account's and the address's limits; how long to wait when either is over, else None."""
     limits = {
         f"account:{email.lower()}": LOGIN_ATTEMPTS_PER_ACCOUNT,
         f"address:{throttle.client_address(request)}": LOGIN_ATTEMPTS_PER_ADDRESS,

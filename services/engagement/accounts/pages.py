@@ -21,7 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 from services.engagement.accounts import store
 from services.engagement.accounts.api import (
     SESSION_LIFETIME,
-    _seconds_to_wait,
+    seconds_to_wait,
     set_session_cookie,
     summary_of,
 )
@@ -327,7 +327,7 @@ async def change_password(request: web.Request) -> web.Response:
     own = await store.account(pool, account.id)
     if own is None:  # no such account any more: as signed out
         raise web.HTTPSeeOther(f"{LOGIN_PATH}?next={PASSWORD_PATH}")
-    wait = await _seconds_to_wait(pool, request, own["email"])
+    wait = await seconds_to_wait(pool, request, own["email"])
     if wait is not None:
         minutes = max(1, round(wait / 60))
         message = _("Too many sign-in attempts. Try again in %(minutes)s minutes.") % {"minutes": minutes}
